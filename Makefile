@@ -1,0 +1,62 @@
+# StockKing Kids: one entry point.
+#
+#   make run     install what is missing, build, install the extension, start
+#                the project's own PostgreSQL and the proxy, load the data
+#   make test    every test suite (pg_regress, isolation, proxy end to end)
+#   make stop    stop the proxy and PostgreSQL
+#   make psql    psql on the project's database as its owner
+#   make bench   benchmarks against the stack `make run` started
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+CLUSTER = sh docker/cluster.sh
+TEST_ENV = STOCKKING_INSTANCE=test STOCKKING_PGPORT=55433 STOCKKING_HTTP_PORT=18080 STOCKKING_FRESH_DB=1
+
+.PHONY: all deps build install run stop psql test test-regress test-e2e bench clean
+
+all: build
+
+deps:
+	@sh docker/deps.sh
+
+build: deps
+	$(MAKE) -C extension
+	$(MAKE) -C proxy
+
+install: build
+	$(SUDO) $(MAKE) -C extension install
+
+run: install
+	@$(CLUSTER) start
+	@echo
+	@echo "StockKing Kids is running: PostgreSQL (make psql) and the API on http://127.0.0.1:8080"
+	@echo "Try:"
+	@echo "  curl -s localhost:8080/v1/seasons"
+	@echo "  curl -s 'localhost:8080/v1/market/stocks/search?q=s%26p'"
+	@echo "  curl -s -XPOST localhost:8080/v1/auth/signup -d '{\"email\":\"kid@example.com\",\"password\":\"correct horse\",\"role\":\"CHILD\",\"nickname\":\"kid\"}'"
+	@echo "  curl -s -XPOST localhost:8080/v1/auth/login -d '{\"email\":\"kid@example.com\",\"password\":\"correct horse\"}'"
+	@echo "  curl -s -XPOST localhost:8080/v1/seasons/2/join -H \"Authorization: Bearer \$$TOKEN\""
+	@echo "  curl -s -XPOST localhost:8080/v1/trading/orders -H \"Authorization: Bearer \$$TOKEN\" \\"
+	@echo "       -d '{\"season_id\":2,\"symbol\":\"SP500\",\"side\":\"BUY\",\"type\":\"MARKET\",\"quantity\":5}'"
+	@echo "  echo \"SELECT api.advance_clock(2, 20)\" | make -s psql"
+	@echo "  curl -s 'localhost:8080/v1/trading/portfolio?season_id=2' -H \"Authorization: Bearer \$$TOKEN\""
+	@echo "Stop with: make stop"
+
+stop:
+	@$(CLUSTER) stop
+	@$(TEST_ENV) $(CLUSTER) stop
+
+psql:
+	@$(CLUSTER) psql
+
+# Every suite runs against a test instance of its own (ports 55433 and
+# 18080, a fresh database), so `make test` never touches `make run`'s data.
+test: install
+	@$(TEST_ENV) $(CLUSTER) start
+	@$(TEST_ENV) sh regress/run.sh; status=$$?; $(TEST_ENV) $(CLUSTER) stop; exit $$status
+
+bench: install
+	sh bench/run.sh
+
+clean:
+	$(MAKE) -C extension clean
+	$(MAKE) -C proxy clean

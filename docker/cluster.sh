@@ -1,0 +1,193 @@
+#!/bin/sh
+# The project's own PostgreSQL cluster and proxy, under a project-local
+# directory.  Used by the Makefile (run, test, stop, psql, bench) and by the
+# Dockerfile.
+#
+#   cluster.sh start      init (once) and start PostgreSQL, create or update
+#                         the database, the extension and the roles, load the
+#                         market data, (re)start the proxy
+#   cluster.sh stop       stop the proxy and PostgreSQL (both cleanly)
+#   cluster.sh psql [...] psql on the database as its owner
+#   cluster.sh env        print the connection settings (PGHOST ...) as shell
+#
+# Environment: STOCKKING_INSTANCE (main), STOCKKING_RUN_DIR (<repo>/.run),
+# STOCKKING_PGPORT (55432), STOCKKING_HTTP_PORT (8080), STOCKKING_FRESH_DB
+# (1: drop and recreate the database on start; tests use it).
+#
+# PostgreSQL refuses to run as root: when run by root, the servers run as the
+# unprivileged system user "stockking" (created if missing).
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+INSTANCE=${STOCKKING_INSTANCE:-main}
+PGPORT=${STOCKKING_PGPORT:-55432}
+HTTP_PORT=${STOCKKING_HTTP_PORT:-8080}
+DB=stockking
+PGBIN=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+
+if [ "$(id -u)" -eq 0 ]; then
+    SERVER_USER=stockking
+    if ! id "$SERVER_USER" >/dev/null 2>&1; then
+        useradd --system --user-group --home-dir /nonexistent --shell /usr/sbin/nologin "$SERVER_USER"
+    fi
+    as_server() { runuser -u "$SERVER_USER" -- "$@"; }
+else
+    SERVER_USER=$(id -un)
+    as_server() { "$@"; }
+fi
+
+# The run directory lives in the project unless the server user cannot reach
+# it (a clone under a private home directory): then under /var/tmp.
+RUN=${STOCKKING_RUN_DIR:-$TOP/.run}
+if [ -z "${STOCKKING_RUN_DIR:-}" ] && [ "$(id -u)" -eq 0 ] && ! as_server test -x "$TOP"; then
+    RUN=/var/tmp/stockking-$(printf '%s' "$TOP" | cksum | cut -d' ' -f1)
+fi
+DIR=$RUN/$INSTANCE
+PGDATA=$DIR/pg
+
+psql_owner() {
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PGPORT" -U stockking "$@"
+}
+
+pg_running() {
+    [ -f "$PGDATA/postmaster.pid" ] && as_server "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1
+}
+
+init_cluster() {
+    mkdir -p "$DIR"
+    chown "$SERVER_USER" "$RUN" "$DIR" 2>/dev/null || true
+    chmod 0700 "$DIR"
+    [ -f "$PGDATA/PG_VERSION" ] && return 0
+    echo "cluster: initdb $PGDATA"
+    as_server "$PGBIN/initdb" -D "$PGDATA" -U stockking -E UTF8 --locale=C \
+        --auth-local=trust --auth-host=scram-sha-256 >"$DIR/initdb.log"
+    # Settings of the project's own; the defaults of postgresql.conf stay.
+    as_server sh -c "cat >> '$PGDATA/postgresql.conf'" <<EOF
+
+# StockKing Kids (docker/cluster.sh)
+listen_addresses = '127.0.0.1'
+port = $PGPORT
+unix_socket_directories = '$DIR'
+max_connections = 200
+shared_buffers = 512MB
+synchronous_commit = on
+shared_preload_libraries = 'pg_cron'
+cron.database_name = '$DB'
+cron.timezone = 'Asia/Seoul'
+timezone = 'Asia/Seoul'
+logging_collector = off
+log_min_messages = warning
+EOF
+}
+
+start_pg() {
+    if pg_running; then
+        return 0
+    fi
+    echo "cluster: starting PostgreSQL on port $PGPORT (socket in $DIR)"
+    as_server "$PGBIN/pg_ctl" -D "$PGDATA" -l "$DIR/postgresql.log" -w -t 60 start >/dev/null
+}
+
+setup_db() {
+    if [ "${STOCKKING_FRESH_DB:-0}" = 1 ]; then
+        psql_owner -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+    fi
+    if ! psql_owner -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
+        psql_owner -d postgres -c "CREATE DATABASE $DB"
+    fi
+    # The market data is copied where the server user can read it.
+    mkdir -p "$DIR/market-data"
+    cp "$TOP"/data/*.csv "$DIR/market-data/"
+    chown -R "$SERVER_USER" "$DIR/market-data"
+    psql_owner -d "$DB" <<EOF
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+CREATE EXTENSION IF NOT EXISTS stockking CASCADE;
+ALTER EXTENSION stockking UPDATE;
+DO \$\$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stockking_web') THEN
+        CREATE ROLE stockking_web LOGIN;
+    END IF;
+END
+\$\$;
+GRANT stockking_api TO stockking_web;
+\\pset tuples_only on
+SELECT 'cluster: market data ' || string_agg(format('%s %s bars (%s..%s)', k, v->>'rows', v->>'first', v->>'last'), ', ' ORDER BY k)
+  FROM jsonb_each(stockking.load_market_data('$DIR/market-data')) AS e(k, v);
+EOF
+}
+
+secrets() {
+    mkdir -p "$DIR/secrets"
+    if [ ! -s "$DIR/secrets/jwt_secret" ]; then
+        (umask 077; openssl rand -hex 32 >"$DIR/secrets/jwt_secret")
+    fi
+    chown -R "$SERVER_USER" "$DIR/secrets"
+    chmod 0700 "$DIR/secrets"
+    chmod 0600 "$DIR/secrets/jwt_secret"
+}
+
+stop_proxy() {
+    [ -f "$DIR/proxy.pid" ] || return 0
+    pid=$(cat "$DIR/proxy.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        i=0
+        while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    fi
+    rm -f "$DIR/proxy.pid"
+}
+
+start_proxy() {
+    stop_proxy
+    mkdir -p "$DIR/bin"
+    cp "$TOP/proxy/stockking-proxy" "$DIR/bin/"
+    cat >"$DIR/proxy.conf" <<EOF
+# generated by docker/cluster.sh on every start
+listen = 127.0.0.1:$HTTP_PORT
+conninfo = host=$DIR port=$PGPORT dbname=$DB user=stockking_web application_name=stockking-proxy
+jwt_secret_file = $DIR/secrets/jwt_secret
+EOF
+    chown -R "$SERVER_USER" "$DIR/bin" "$DIR/proxy.conf"
+    as_server sh -c "nohup '$DIR/bin/stockking-proxy' -c '$DIR/proxy.conf' >>'$DIR/proxy.log' 2>&1 & echo \$! >'$DIR/proxy.pid'"
+    i=0
+    until curl -fsS "http://127.0.0.1:$HTTP_PORT/ready" >/dev/null 2>&1; do
+        i=$((i + 1))
+        if [ $i -gt 150 ]; then
+            echo "cluster: the proxy did not become ready; its log:" >&2
+            tail -20 "$DIR/proxy.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    echo "cluster: proxy ready on http://127.0.0.1:$HTTP_PORT (log: $DIR/proxy.log)"
+}
+
+case "${1:-}" in
+start)
+    init_cluster
+    start_pg
+    setup_db
+    secrets
+    start_proxy
+    ;;
+stop)
+    stop_proxy
+    if pg_running; then
+        as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+        echo "cluster: stopped $INSTANCE"
+    fi
+    ;;
+psql)
+    shift
+    exec "$PGBIN/psql" -X -h "$DIR" -p "$PGPORT" -U stockking -d "$DB" "$@"
+    ;;
+env)
+    echo "PGHOST=$DIR PGPORT=$PGPORT PGUSER=stockking PGDATABASE=$DB STOCKKING_HTTP=http://127.0.0.1:$HTTP_PORT"
+    ;;
+*)
+    echo "usage: $0 start|stop|psql|env" >&2
+    exit 2
+    ;;
+esac

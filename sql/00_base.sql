@@ -1,0 +1,201 @@
+-- StockKing Kids: base objects -- schemas, roles, request identity, errors.
+--
+-- The install script is the concatenation of sql/*.sql in name order
+-- (see extension/Makefile); this file comes first.
+
+\echo Use "CREATE EXTENSION stockking" to load this file. \quit
+
+-- Roles.  The extension runs its api functions as SECURITY DEFINER owned by
+-- stockking_definer, a role that is neither superuser nor table owner, so
+-- row-level security applies to every api call.  stockking_api may only
+-- execute api functions; the proxy's login role is made a member of it by
+-- the set-up (docker/cluster.sh).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stockking_api') THEN
+        CREATE ROLE stockking_api NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stockking_definer') THEN
+        CREATE ROLE stockking_definer NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    END IF;
+END
+$$;
+
+-- schema stockking is created by CREATE EXTENSION (stockking.control: schema = stockking)
+CREATE SCHEMA api;
+COMMENT ON SCHEMA stockking IS 'StockKing Kids internals: tables, internal functions, triggers (not part of the API)';
+COMMENT ON SCHEMA api IS 'StockKing Kids API: the functions the proxy and SQL clients call; each takes and returns jsonb';
+
+GRANT USAGE ON SCHEMA api TO stockking_api;
+GRANT USAGE ON SCHEMA stockking TO stockking_definer;
+GRANT USAGE ON SCHEMA api TO stockking_definer;
+
+-- Request identity.  The proxy (or a SQL client acting for a user) sets these
+-- transaction-local settings before calling an api function:
+--   request.user_id  the user's uuid (the JWT "sub")
+--   request.role     CHILD, PARENT or ADMIN (the JWT "role")
+--   request.id       the request id, for logs and the outbox
+-- A database superuser session counts as ADMIN (pg_cron jobs, psql).
+
+CREATE FUNCTION stockking.uid() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT nullif(current_setting('request.user_id', true), '')::uuid $$;
+COMMENT ON FUNCTION stockking.uid() IS 'the calling user''s id from request.user_id, NULL when anonymous';
+
+CREATE FUNCTION stockking.is_admin() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(current_setting('request.role', true), '') = 'ADMIN'
+        OR (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)
+    $$;
+COMMENT ON FUNCTION stockking.is_admin() IS 'true for an ADMIN user (request.role) or a superuser session';
+
+CREATE FUNCTION stockking.require_user() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    u uuid := stockking.uid();
+BEGIN
+    IF u IS NULL THEN
+        RAISE EXCEPTION 'authentication required'
+            USING ERRCODE = '28000', HINT = 'Set request.user_id, or send a bearer token through the proxy.';
+    END IF;
+    RETURN u;
+END
+$$;
+COMMENT ON FUNCTION stockking.require_user() IS 'the calling user''s id; raises 28000 (HTTP 401) when anonymous';
+
+-- Errors.  Every error a user can reach has a stable SQLSTATE; the proxy maps
+-- it to an HTTP status with this table (exact code before class).
+CREATE TABLE stockking.error_code (
+    sqlstate    text PRIMARY KEY CHECK (length(sqlstate) IN (2, 5)),
+    http_status integer NOT NULL CHECK (http_status BETWEEN 400 AND 599),
+    name        text NOT NULL,
+    description text NOT NULL
+);
+COMMENT ON TABLE stockking.error_code IS 'SQLSTATE to HTTP status: a 5-character code matches exactly, a 2-character one its class';
+
+INSERT INTO stockking.error_code VALUES
+    -- project codes (class SK)
+    ('SK001', 422, 'insufficient_funds', 'the account''s free cash does not cover the order''s cost and fees'),
+    ('SK002', 422, 'insufficient_holding', 'the account''s free quantity does not cover the sell order'),
+    ('SK003', 409, 'idempotency_conflict', 'the client_order_id was used before with a different order'),
+    ('SK004', 409, 'order_not_open', 'only NEW or PARTIALLY_FILLED orders can be canceled'),
+    ('SK005', 409, 'season_closed', 'the season is closed or has not started'),
+    ('SK006', 422, 'no_price', 'the instrument has no price bar at or before the season''s clock'),
+    ('SK007', 400, 'off_tick', 'the limit price is not a multiple of the market''s price tick'),
+    ('SK008', 409, 'already_joined', 'the user already has an account in this season'),
+    ('SK009', 403, 'not_a_child', 'only a CHILD user holds trading accounts'),
+    ('SK010', 404, 'no_account', 'the user has no account in that season (join it first)'),
+    ('SK011', 400, 'bad_market_data', 'a market data file has a malformed row (the message gives its line)'),
+    ('SK012', 409, 'clock_at_end', 'a replay season''s clock is at the last bar of its data'),
+    -- standard codes the api raises
+    ('22023', 400, 'invalid_parameter', 'a field is missing, has the wrong type, or is out of range'),
+    ('22003', 400, 'out_of_range', 'a number is out of range'),
+    ('22P02', 400, 'invalid_text', 'a value could not be parsed'),
+    ('22007', 400, 'invalid_datetime', 'a date could not be parsed'),
+    ('23505', 409, 'conflict', 'the row exists already (for example the e-mail address is taken)'),
+    ('23503', 409, 'conflict', 'the row refers to something that does not exist'),
+    ('28000', 401, 'unauthenticated', 'no user identity was given'),
+    ('28P01', 401, 'invalid_credentials', 'wrong e-mail address or password'),
+    ('42501', 403, 'forbidden', 'the user may not do this'),
+    ('P0002', 404, 'not_found', 'the thing asked for does not exist or is not visible to the user'),
+    ('57014', 504, 'statement_timeout', 'the statement ran past its time limit'),
+    ('40001', 503, 'serialization_failure', 'a concurrent transaction conflicted; retry'),
+    ('40P01', 503, 'deadlock', 'a concurrent transaction conflicted; retry'),
+    -- classes
+    ('22', 400, 'invalid_input', 'data exception'),
+    ('23', 409, 'conflict', 'integrity constraint violation'),
+    ('28', 401, 'unauthenticated', 'invalid authorization'),
+    ('42', 500, 'internal', 'an internal statement failed'),
+    ('08', 503, 'unavailable', 'connection exception'),
+    ('53', 503, 'unavailable', 'insufficient resources'),
+    ('57', 503, 'unavailable', 'operator intervention (shutdown, restart)'),
+    ('XX', 500, 'internal', 'internal error'),
+    ('P0', 500, 'internal', 'unexpected error in a function');
+
+CREATE FUNCTION api.error_table()
+    RETURNS TABLE (sqlstate text, http_status integer, name text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
+    AS $$ SELECT sqlstate, http_status, name FROM stockking.error_code ORDER BY length(sqlstate) DESC, sqlstate $$;
+COMMENT ON FUNCTION api.error_table() IS
+    'SQLSTATE to HTTP status table the proxy loads; 5-character codes match exactly, 2-character ones a class';
+
+-- JSON argument helpers.  api functions take one jsonb object; these read a
+-- field and raise 22023 with the field's name when it is missing or of the
+-- wrong type.  Strings are accepted for numbers, because path and query
+-- parameters arrive as strings.
+CREATE FUNCTION stockking.arg_text(args jsonb, key text, required boolean DEFAULT true) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    v jsonb := args -> key;
+BEGIN
+    IF jsonb_typeof(args) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'arguments must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        IF required THEN
+            RAISE EXCEPTION 'field "%" is required', key USING ERRCODE = '22023';
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(v) = 'string' THEN
+        RETURN v #>> '{}';
+    END IF;
+    IF jsonb_typeof(v) = 'number' THEN
+        RETURN v::text;
+    END IF;
+    RAISE EXCEPTION 'field "%" must be a string', key USING ERRCODE = '22023';
+END
+$$;
+
+CREATE FUNCTION stockking.arg_bigint(args jsonb, key text, required boolean DEFAULT true) RETURNS bigint
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    t text := stockking.arg_text(args, key, required);
+BEGIN
+    IF t IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF t !~ '^\s*-?[0-9]{1,18}\s*$' THEN
+        RAISE EXCEPTION 'field "%" must be a whole number', key USING ERRCODE = '22023',
+            DETAIL = format('Got %s.', left(t, 40));
+    END IF;
+    RETURN t::bigint;
+END
+$$;
+
+CREATE FUNCTION stockking.arg_numeric(args jsonb, key text, required boolean DEFAULT true) RETURNS numeric
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    t text := stockking.arg_text(args, key, required);
+BEGIN
+    IF t IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF t !~ '^\s*-?[0-9]{1,15}(\.[0-9]{1,6})?\s*$' THEN
+        RAISE EXCEPTION 'field "%" must be a decimal number with at most 6 decimals', key USING ERRCODE = '22023',
+            DETAIL = format('Got %s.', left(t, 40));
+    END IF;
+    RETURN t::numeric;
+END
+$$;
+
+CREATE FUNCTION stockking.arg_date(args jsonb, key text, required boolean DEFAULT true) RETURNS date
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    t text := stockking.arg_text(args, key, required);
+BEGIN
+    IF t IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF t !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
+        RAISE EXCEPTION 'field "%" must be a date YYYY-MM-DD', key USING ERRCODE = '22007';
+    END IF;
+    RETURN t::date;
+END
+$$;
