@@ -148,10 +148,32 @@ static sk_stmt s_order_insert = {
 	14, {T, T, I8, I4, T, T, T, T, T, I8, I8, I8, I8, D}
 };
 
+static sk_stmt s_emit = {
+	"SELECT stockking.emit_event($1::uuid, $2::uuid, 'FAMILY', $3, jsonb_strip_nulls(jsonb_build_object('order_id', $4, 'symbol', $5,"
+	" 'side', $6, 'quantity', $7, 'price', trim_scale($8::numeric / 1000000), 'status', $9, 'reason', $10)))",
+	10, {T, T, T, I8, T, T, I8, I8, T, T}
+};
+
 static Datum
 text_datum(const char *s)
 {
 	return CStringGetTextDatum(s);
+}
+
+/*
+ * Tell the family (the child and the parents) about an order's change,
+ * through the outbox in this transaction.  price is micro-units, or 0 for
+ * none; reason may be NULL.
+ */
+static void
+emit_order_event(order_ctx *o, const char *type, const char *status, int64 price, const char *reason)
+{
+	Datum		v[10] = {text_datum(o->user_id), text_datum(o->family_id), text_datum(type), Int64GetDatum(o->order_id),
+		text_datum(o->symbol), text_datum(o->buy ? "BUY" : "SELL"), Int64GetDatum(o->quantity), Int64GetDatum(price),
+	text_datum(status), reason ? text_datum(reason) : (Datum) 0};
+	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', price ? ' ' : 'n', ' ', reason ? ' ' : 'n'};
+
+	sk_exec(&s_emit, v, nulls, false, 1);
 }
 
 /* the order as the API shows it, copied out of SPI's memory */
@@ -244,6 +266,7 @@ execute_fill(order_ctx *o, int64 price, DateADT bar_date)
 
 		sk_exec(&s_order_filled, ov, NULL, false, 0);
 	}
+	emit_order_event(o, "OrderFilled", "FILLED", price, NULL);
 }
 
 /*
@@ -270,6 +293,7 @@ release_order(order_ctx *o, const char *status, const char *reason)
 
 		sk_exec(&s_order_close, ov, NULL, false, 0);
 	}
+	emit_order_event(o, strcmp(status, "CANCELED") == 0 ? "OrderCanceled" : "OrderExpired", status, 0, reason);
 }
 
 static const char *
@@ -687,8 +711,8 @@ static sk_stmt s_account_lock_only = {
 	1, {I8}
 };
 static sk_stmt s_cancel_get = {
-	"SELECT o.status, o.side, o.symbol, o.reserved_cash, o.reserved_quantity, o.family_id::text"
-	" FROM stockking.orders o WHERE o.id = $1",
+	"SELECT o.status, o.side, o.symbol, o.reserved_cash, o.reserved_quantity, o.family_id::text,"
+	" o.quantity - o.filled_quantity FROM stockking.orders o WHERE o.id = $1",
 	1, {I8}
 };
 
@@ -738,6 +762,7 @@ stockking_cancel_order(PG_FUNCTION_ARGS)
 		o.reserved_cash = sk_get_int64(0, 4, NULL);
 		o.reserved_quantity = sk_get_int64(0, 5, NULL);
 		o.family_id = sk_get_text(0, 6);
+		o.quantity = sk_get_int64(0, 7, NULL);
 		o.user_id = pstrdup(uid);
 	}
 	if (strcmp(status, "NEW") != 0 && strcmp(status, "PARTIALLY_FILLED") != 0)

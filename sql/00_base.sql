@@ -121,6 +121,80 @@ CREATE FUNCTION api.error_table()
 COMMENT ON FUNCTION api.error_table() IS
     'SQLSTATE to HTTP status table the proxy loads; 5-character codes match exactly, 2-character ones a class';
 
+-- HTTP routes.  Each domain's file inserts its own routes; the proxy loads
+-- them through api.route_table() and reloads on NOTIFY stockking_routes.
+CREATE TABLE stockking.route (
+    method         text NOT NULL CHECK (method IN ('GET', 'POST', 'PUT', 'DELETE')),
+    path           text NOT NULL CHECK (path ~ '^/[A-Za-z0-9_/:.-]*$'),
+    fn             text NOT NULL,
+    roles          text[] CHECK (roles <@ ARRAY['CHILD', 'PARENT', 'ADMIN']),
+    read_only      boolean NOT NULL DEFAULT false,
+    success_status integer NOT NULL DEFAULT 200 CHECK (success_status BETWEEN 200 AND 299),
+    token          text NOT NULL DEFAULT 'none' CHECK (token IN ('none', 'issue')),
+    max_body       integer NOT NULL DEFAULT 65536 CHECK (max_body BETWEEN 0 AND 67108864),
+    summary        text NOT NULL,
+    PRIMARY KEY (method, path)
+);
+COMMENT ON TABLE stockking.route IS 'HTTP routes: method and path pattern (:name captures a segment) to an api function; roles NULL = public, {} = any signed-in user';
+
+CREATE FUNCTION api.route_table()
+    RETURNS TABLE (method text, path text, fn text, roles text[], read_only boolean, success_status integer,
+                   token text, max_body integer)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
+    AS $$
+    SELECT method, path, fn, roles, read_only, success_status, token, max_body
+      FROM stockking.route ORDER BY path, method
+    $$;
+COMMENT ON FUNCTION api.route_table() IS 'the HTTP route table the proxy loads (see proxy/CONTRACT.md)';
+
+CREATE FUNCTION stockking.notify_routes() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('stockking_routes', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER route_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON stockking.route
+    FOR EACH STATEMENT EXECUTE FUNCTION stockking.notify_routes();
+
+-- Event outbox.  Every state change a person should hear about is written
+-- here in the same transaction as the change and announced with NOTIFY
+-- stockking_events carrying only the id; the proxy fans events out to the
+-- connected clients of the recipient, who resume from the last id they saw.
+CREATE TABLE stockking.outbox (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id    uuid NOT NULL,
+    family_id  uuid NOT NULL,
+    audience   text NOT NULL CHECK (audience IN ('USER', 'PARENTS', 'FAMILY')),
+    event_type text NOT NULL,
+    payload    jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX outbox_user ON stockking.outbox (user_id, id);
+CREATE INDEX outbox_family ON stockking.outbox (family_id, id);
+COMMENT ON TABLE stockking.outbox IS
+    'events for people: USER = the user only; PARENTS = the parents of the user''s family; FAMILY = the user and the parents';
+
+CREATE FUNCTION stockking.emit_event(p_user uuid, p_family uuid, p_audience text, p_type text, p_payload jsonb)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, stockking
+    AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    INSERT INTO stockking.outbox (user_id, family_id, audience, event_type, payload)
+        VALUES (p_user, p_family, p_audience, p_type, p_payload)
+        RETURNING id INTO v_id;
+    PERFORM pg_notify('stockking_events', v_id::text);
+    RETURN v_id;
+END
+$$;
+REVOKE ALL ON FUNCTION stockking.emit_event(uuid, uuid, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stockking.emit_event(uuid, uuid, text, text, jsonb) TO stockking_definer;
+COMMENT ON FUNCTION stockking.emit_event(uuid, uuid, text, text, jsonb) IS
+    'write an event to the outbox and NOTIFY stockking_events with its id (delivered at commit); returns the id';
+
 -- JSON argument helpers.  api functions take one jsonb object; these read a
 -- field and raise 22023 with the field's name when it is missing or of the
 -- wrong type.  Strings are accepted for numbers, because path and query

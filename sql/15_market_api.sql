@@ -304,3 +304,22 @@ COMMENT ON FUNCTION api.list_seasons(jsonb) IS
     '"start_date", "end_date", "calendar_symbol" (the instrument whose bars step a replay clock), '
     '"is_default"}]} by id.  Errors: none of its own.  Data: stockking.season, stockking.market (currency '
     'minor units).';
+
+INSERT INTO stockking.route (method, path, fn, roles, read_only, success_status, token, summary) VALUES
+    ('GET', '/v1/seasons', 'list_seasons', NULL, true, 200, 'none', 'Seasons and their clocks'),
+    ('GET', '/v1/market/stocks/search', 'search_stocks', NULL, true, 200, 'none', 'Search instruments by symbol or name'),
+    ('GET', '/v1/market/stocks/:code', 'get_stock', NULL, true, 200, 'none', 'An instrument, its market rules and quote'),
+    ('GET', '/v1/market/stocks/:code/chart', 'get_chart', NULL, true, 200, 'none', 'Daily or monthly OHLCV bars');
+
+CREATE FUNCTION stockking.create_season(code text, name text, mode text, currency char(3), starting_cash bigint,
+                                        calendar_symbol text, start_date date) RETURNS integer
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, stockking
+    AS $$
+    INSERT INTO stockking.season (code, name, mode, currency, starting_cash, calendar_symbol, start_date, clock_date)
+        VALUES (code, name, mode, currency, starting_cash, calendar_symbol, start_date,
+                CASE WHEN mode = 'REPLAY' THEN start_date END)
+        RETURNING id
+    $$;
+REVOKE ALL ON FUNCTION stockking.create_season(text, text, text, char, bigint, text, date) FROM PUBLIC;
+COMMENT ON FUNCTION stockking.create_season(text, text, text, char, bigint, text, date) IS
+    'operators (superuser): open a season; starting_cash in minor units; a REPLAY season''s clock starts at start_date; returns its id';

@@ -141,3 +141,17 @@ ALTER FUNCTION api.list_history(jsonb) OWNER TO stockking_definer;
 GRANT SELECT ON stockking.users TO stockking_definer;
 GRANT UPDATE ON stockking.season TO stockking_definer;
 GRANT EXECUTE ON FUNCTION stockking.open_account(uuid, integer) TO stockking_definer;
+
+INSERT INTO stockking.route (method, path, fn, roles, read_only, success_status, token, summary) VALUES
+    ('POST', '/v1/auth/signup', 'signup', NULL, false, 201, 'none', 'Sign up a CHILD or PARENT'),
+    ('POST', '/v1/auth/login', 'login', NULL, false, 200, 'issue', 'Log in: an access token (JWT, 15 minutes)'),
+    ('GET', '/v1/users/me', 'me', '{}', true, 200, 'none', 'The signed-in user and their accounts'),
+    ('POST', '/v1/seasons/:id/join', 'join_season', '{CHILD}', false, 201, 'none', 'Open an account in a season'),
+    ('POST', '/v1/trading/orders', 'place_order', '{CHILD}', false, 201, 'none', 'Place an order'),
+    ('GET', '/v1/trading/orders/:id', 'get_order', '{}', true, 200, 'none', 'One order with its fills'),
+    ('DELETE', '/v1/trading/orders/:id', 'cancel_order', '{CHILD}', false, 200, 'none', 'Cancel an open order'),
+    ('GET', '/v1/trading/portfolio', 'get_portfolio', '{}', true, 200, 'none', 'Cash, value and returns of an account'),
+    ('GET', '/v1/trading/holdings', 'get_holdings', '{}', true, 200, 'none', 'Positions of an account'),
+    ('GET', '/v1/trading/history', 'list_history', '{}', true, 200, 'none', 'Orders and fills, newest first, paginated'),
+    ('POST', '/v1/admin/seasons/:id/advance', 'admin_advance_season', '{ADMIN}', false, 200, 'none',
+     'Advance a replay season''s clock by n bars');

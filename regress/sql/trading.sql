@@ -248,3 +248,7 @@ SELECT as_user('minjun@example.com');
 SELECT try($$SELECT api.place_order('{"season_id": 1, "symbol": "005930", "side": "BUY", "type": "MARKET", "quantity": 1}')$$);
 RESET SESSION AUTHORIZATION;
 UPDATE stockking.season SET status = 'OPEN' WHERE code = 'KRW-LIVE';
+
+-- every fill, cancel and expiry told the family through the outbox
+SELECT event_type, audience, count(*) FROM stockking.outbox GROUP BY 1, 2 ORDER BY 1;
+SELECT payload - 'order_id' AS last_event FROM stockking.outbox WHERE event_type = 'OrderFilled' ORDER BY id DESC LIMIT 1;
