@@ -132,6 +132,7 @@ CREATE TABLE stockking.route (
     success_status integer NOT NULL DEFAULT 200 CHECK (success_status BETWEEN 200 AND 299),
     token          text NOT NULL DEFAULT 'none' CHECK (token IN ('none', 'issue')),
     max_body       integer NOT NULL DEFAULT 65536 CHECK (max_body BETWEEN 0 AND 67108864),
+    raw_body       boolean NOT NULL DEFAULT false,
     summary        text NOT NULL,
     PRIMARY KEY (method, path)
 );
@@ -139,10 +140,10 @@ COMMENT ON TABLE stockking.route IS 'HTTP routes: method and path pattern (:name
 
 CREATE FUNCTION api.route_table()
     RETURNS TABLE (method text, path text, fn text, roles text[], read_only boolean, success_status integer,
-                   token text, max_body integer)
+                   token text, max_body integer, raw_body boolean)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
     AS $$
-    SELECT method, path, fn, roles, read_only, success_status, token, max_body
+    SELECT method, path, fn, roles, read_only, success_status, token, max_body, raw_body
       FROM stockking.route ORDER BY path, method
     $$;
 COMMENT ON FUNCTION api.route_table() IS 'the HTTP route table the proxy loads (see proxy/CONTRACT.md)';
