@@ -6,6 +6,8 @@
 #   cluster.sh start      init (once) and start PostgreSQL, create or update
 #                         the database, the extension and the roles, load the
 #                         market data, (re)start the proxy
+#   cluster.sh restart-proxy   restart the proxy alone (new binary or configuration)
+#   cluster.sh restart-pg      restart PostgreSQL alone (the proxy reconnects by itself)
 #   cluster.sh stop       stop the proxy and PostgreSQL (both cleanly)
 #   cluster.sh psql [...] psql on the database as its owner
 #   cluster.sh env        print the connection settings (PGHOST ...) as shell
@@ -150,6 +152,10 @@ listen = ${STOCKKING_LISTEN:-127.0.0.1}:$HTTP_PORT
 conninfo = host=$DIR port=$PGPORT dbname=$DB user=stockking_web application_name=stockking-proxy
 jwt_secret_file = $DIR/secrets/jwt_secret
 EOF
+    # a run may raise limits for itself (bench/run.sh), never by default
+    if [ -n "${STOCKKING_PROXY_EXTRA_CONF:-}" ]; then
+        cat "$STOCKKING_PROXY_EXTRA_CONF" >>"$DIR/proxy.conf"
+    fi
     chown -R "$SERVER_USER" "$DIR/bin" "$DIR/proxy.conf"
     as_server sh -c "nohup '$DIR/bin/stockking-proxy' -c '$DIR/proxy.conf' >>'$DIR/proxy.log' 2>&1 & echo \$! >'$DIR/proxy.pid'"
     i=0
@@ -173,6 +179,13 @@ start)
     secrets
     start_proxy
     ;;
+restart-proxy)
+    start_proxy
+    ;;
+restart-pg)
+    # a fast restart of PostgreSQL alone; the proxy stays up and reconnects
+    as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$DIR/postgresql.log" >/dev/null
+    ;;
 stop)
     stop_proxy
     if pg_running; then
@@ -188,7 +201,7 @@ env)
     echo "PGHOST=$DIR PGPORT=$PGPORT PGUSER=stockking PGDATABASE=$DB STOCKKING_HTTP=http://127.0.0.1:$HTTP_PORT"
     ;;
 *)
-    echo "usage: $0 start|stop|psql|env" >&2
+    echo "usage: $0 start|restart-proxy|restart-pg|stop|psql|env" >&2
     exit 2
     ;;
 esac

@@ -21,6 +21,7 @@
 
 PG_FUNCTION_INFO_V1(stockking_get_portfolio);
 PG_FUNCTION_INFO_V1(stockking_get_holdings);
+PG_FUNCTION_INFO_V1(stockking_resolve_account);
 
 static sk_stmt s_account = {
 	"SELECT a.id, a.season_id, a.currency::text, a.cash, a.reserved_cash, a.net_contribution,"
@@ -202,4 +203,60 @@ Datum
 stockking_get_holdings(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATUM(value_account(PG_GETARG_JSONB_P(0), false));
+}
+
+static sk_stmt s_default_account = {
+	"SELECT default_account_id FROM stockking.users WHERE id = $1::uuid",
+	1, {TEXTOID}
+};
+static sk_stmt s_season_account = {
+	"SELECT id FROM stockking.account WHERE user_id = $1::uuid AND season_id = $2",
+	2, {TEXTOID, INT8OID}
+};
+
+/*
+ * stockking.resolve_account(args jsonb) RETURNS bigint: the account a
+ * trading call acts on -- the caller's account in args.season_id, or their
+ * default account (the season joined last).  SK010 when there is none.
+ */
+Datum
+stockking_resolve_account(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *args = PG_GETARG_JSONB_P(0);
+	const char *uid = sk_require_user();
+	int64		season_id;
+	bool		has_season = sk_arg_int64(args, "season_id", false, &season_id);
+	bool		isnull = true;
+	int64		account_id = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (has_season)
+	{
+		Datum		v[2] = {CStringGetTextDatum(uid), Int64GetDatum(season_id)};
+
+		sk_exec(&s_season_account, v, NULL, true, 1);
+	}
+	else
+	{
+		Datum		v[1] = {CStringGetTextDatum(uid)};
+
+		sk_exec(&s_default_account, v, NULL, true, 1);
+	}
+	if (SPI_processed == 1)
+		account_id = sk_get_int64(0, 1, &isnull);
+	SPI_finish();
+	if (isnull)
+	{
+		if (has_season)
+			ereport(ERROR,
+					(errcode(ERRCODE_SK_NO_ACCOUNT),
+					 errmsg("no account in season " INT64_FORMAT, season_id),
+					 errhint("Join a season first: POST /v1/seasons/:id/join.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_SK_NO_ACCOUNT),
+				 errmsg("no account in any season"),
+				 errhint("Join a season first: POST /v1/seasons/:id/join.")));
+	}
+	PG_RETURN_INT64(account_id);
 }

@@ -25,6 +25,7 @@
 #define ERRCODE_SK_SEASON_CLOSED		MAKE_SQLSTATE('S','K','0','0','5')	/* 409 */
 #define ERRCODE_SK_NO_PRICE				MAKE_SQLSTATE('S','K','0','0','6')	/* 422 */
 #define ERRCODE_SK_OFF_TICK				MAKE_SQLSTATE('S','K','0','0','7')	/* 400 */
+#define ERRCODE_SK_NO_ACCOUNT			MAKE_SQLSTATE('S','K','0','1','0')	/* 404 */
 #define ERRCODE_SK_BAD_MARKET_DATA		MAKE_SQLSTATE('S','K','0','1','1')	/* 400 */
 #define ERRCODE_SK_CLOCK_AT_END			MAKE_SQLSTATE('S','K','0','1','2')	/* 409 */
 

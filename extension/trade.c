@@ -440,7 +440,7 @@ stockking_place_order(PG_FUNCTION_ARGS)
 		sk_exec(&s_resolve, v, NULL, false, 1);
 		if (SPI_processed != 1)
 			ereport(ERROR,
-					(errcode(MAKE_SQLSTATE('S','K','0','1','0')),
+					(errcode(ERRCODE_SK_NO_ACCOUNT),
 					 errmsg("no account for this user")));
 		account_id = sk_get_int64(0, 1, NULL);
 		season_id = (int32) sk_get_int64(0, 2, NULL);

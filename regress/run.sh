@@ -30,12 +30,24 @@ if [ $status -ne 0 ] && [ -f regress/out/regression.diffs ]; then
 fi
 [ $status -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
 
-echo "== proxy end to end"
-python3 regress/e2e/test_trading.py >regress/out/e2e.log 2>&1
+echo "== proxy unit tests"
+make -s -C proxy check >regress/out/proxy-unit.log 2>&1
 status=$?
-cat regress/out/e2e.log
-count regress/out/e2e.log
-[ $status -ne 0 ] && ! grep -q '^not ok' regress/out/e2e.log && failed=$((failed + 1))
+cat regress/out/proxy-unit.log
+count regress/out/proxy-unit.log
+[ $status -ne 0 ] && ! grep -q '^not ok' regress/out/proxy-unit.log && failed=$((failed + 1))
+
+# end to end over HTTP: trading first (it uses the shipped replay season from
+# its start), then every other suite (each makes its own users and seasons)
+for t in regress/e2e/test_trading.py $(ls regress/e2e/test_*.py | grep -v test_trading.py); do
+    name=$(basename "$t" .py)
+    echo "== $name"
+    python3 "$t" >"regress/out/$name.log" 2>&1
+    status=$?
+    cat "regress/out/$name.log"
+    count "regress/out/$name.log"
+    [ $status -ne 0 ] && ! grep -q '^not ok' "regress/out/$name.log" && failed=$((failed + 1))
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

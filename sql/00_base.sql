@@ -38,16 +38,11 @@ GRANT USAGE ON SCHEMA api TO stockking_definer;
 -- A database superuser session counts as ADMIN (pg_cron jobs, psql).
 
 CREATE FUNCTION stockking.uid() RETURNS uuid
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT nullif(current_setting('request.user_id', true), '')::uuid $$;
+    AS 'MODULE_PATHNAME', 'stockking_uid' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION stockking.uid() IS 'the calling user''s id from request.user_id, NULL when anonymous';
 
 CREATE FUNCTION stockking.is_admin() RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-    SELECT coalesce(current_setting('request.role', true), '') = 'ADMIN'
-        OR (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)
-    $$;
+    AS 'MODULE_PATHNAME', 'stockking_is_admin' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION stockking.is_admin() IS 'true for an ADMIN user (request.role) or a superuser session';
 
 CREATE FUNCTION stockking.require_user() RETURNS uuid

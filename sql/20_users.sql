@@ -41,30 +41,24 @@ $$;
 COMMENT ON FUNCTION stockking.hash_password(text) IS 'bcrypt hash (cost 10) of a password';
 COMMENT ON FUNCTION stockking.check_password(text, text) IS 'true when the password matches the bcrypt hash';
 
--- The caller's family and role, read past row-level security (internal).
+-- The caller's family and role, and the row-level-security predicates
+-- shared by every family-owned table (extension/identity.c: C, because
+-- policies call them once per row): the row's user and ADMIN read and
+-- write; a parent of the family reads.
 CREATE FUNCTION stockking.my_family() RETURNS uuid
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, stockking
-    AS $$ SELECT family_id FROM stockking.users WHERE id = stockking.uid() $$;
-COMMENT ON FUNCTION stockking.my_family() IS 'the calling user''s family id, NULL when anonymous';
+    AS 'MODULE_PATHNAME', 'stockking_my_family' LANGUAGE C STABLE;
+COMMENT ON FUNCTION stockking.my_family() IS 'the calling user''s family id (read past row-level security, cached per transaction), NULL when anonymous';
 
 CREATE FUNCTION stockking.is_parent() RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT coalesce(current_setting('request.role', true), '') = 'PARENT' $$;
+    AS 'MODULE_PATHNAME', 'stockking_is_parent' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION stockking.is_parent() IS 'true when request.role is PARENT';
 
--- Row-level security predicates, shared by every family-owned table: the
--- owner and ADMIN read and write; a parent of the family reads.
 CREATE FUNCTION stockking.can_read(row_family uuid, row_user uuid) RETURNS boolean
-    LANGUAGE sql STABLE
-    AS $$
-    SELECT row_user = (SELECT stockking.uid())
-        OR (SELECT stockking.is_admin())
-        OR ((SELECT stockking.is_parent()) AND row_family = (SELECT stockking.my_family()))
-    $$;
+    AS 'MODULE_PATHNAME', 'stockking_can_read' LANGUAGE C STABLE;
 COMMENT ON FUNCTION stockking.can_read(uuid, uuid) IS 'row-level security: the row''s user, a parent of its family, or ADMIN may read it';
 
 CREATE FUNCTION stockking.can_write(row_user uuid) RETURNS boolean
-    LANGUAGE sql STABLE
-    AS $$ SELECT row_user = (SELECT stockking.uid()) OR (SELECT stockking.is_admin()) $$;
+    AS 'MODULE_PATHNAME', 'stockking_can_write' LANGUAGE C STABLE;
 COMMENT ON FUNCTION stockking.can_write(uuid) IS 'row-level security: only the row''s user or ADMIN may change it';
 
 ALTER TABLE stockking.users ENABLE ROW LEVEL SECURITY;

@@ -183,25 +183,9 @@ REVOKE ALL ON FUNCTION stockking.open_account(uuid, integer) FROM PUBLIC;
 -- The account a trading call acts on: the caller's account in args.season_id,
 -- or their default account.
 CREATE FUNCTION stockking.resolve_account(args jsonb) RETURNS bigint
-    LANGUAGE plpgsql STABLE
-    AS $$
-DECLARE
-    v_user   uuid := stockking.require_user();
-    v_season bigint := stockking.arg_bigint(args, 'season_id', false);
-    v_id     bigint;
-BEGIN
-    IF v_season IS NULL THEN
-        SELECT default_account_id INTO v_id FROM stockking.users WHERE id = v_user;
-    ELSE
-        SELECT id INTO v_id FROM stockking.account WHERE user_id = v_user AND season_id = v_season;
-    END IF;
-    IF v_id IS NULL THEN
-        RAISE EXCEPTION 'no account in %', coalesce('season ' || v_season, 'any season') USING ERRCODE = 'SK010',
-            HINT = 'Join a season first: POST /v1/seasons/:id/join.';
-    END IF;
-    RETURN v_id;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'stockking_resolve_account' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION stockking.resolve_account(jsonb) IS
+    'the caller''s account in args.season_id, or their default account (the season joined last); SK010 when there is none';
 
 CREATE FUNCTION stockking.money_json(minor bigint, currency char(3)) RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -209,9 +193,10 @@ CREATE FUNCTION stockking.money_json(minor bigint, currency char(3)) RETURNS num
 COMMENT ON FUNCTION stockking.money_json(bigint, char) IS 'minor units to an exact decimal in major units (KRW 0 decimals, others 2)';
 
 CREATE FUNCTION stockking.order_json(o stockking.orders) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN (SELECT jsonb_build_object(
         'id', o.id, 'client_order_id', o.client_order_id, 'account_id', o.account_id, 'season_id', o.season_id,
         'symbol', o.symbol, 'side', o.side, 'type', o.order_type, 'time_in_force', o.time_in_force,
         'quantity', o.quantity, 'limit_price', o.limit_price, 'status', o.status,
@@ -228,6 +213,7 @@ CREATE FUNCTION stockking.order_json(o stockking.orders) RETURNS jsonb
                                                                'tax', stockking.money_json(f.tax, a.currency),
                                                                'bar_date', f.bar_date) ORDER BY f.id)
                              FROM stockking.fill f WHERE f.order_id = o.id), '[]'))
-      FROM stockking.account a WHERE a.id = o.account_id
-    $$;
+      FROM stockking.account a WHERE a.id = o.account_id);
+END
+$$;
 COMMENT ON FUNCTION stockking.order_json(stockking.orders) IS 'an order as the API shows it: amounts in major units of the account currency, prices in major units';
