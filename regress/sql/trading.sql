@@ -17,7 +17,12 @@ $$;
 GRANT EXECUTE ON FUNCTION public.try(text) TO PUBLIC;
 
 -- the API is called as the proxy does: a non-superuser member of stockking_api
-CREATE ROLE regress_web LOGIN IN ROLE stockking_api;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_web') THEN
+        CREATE ROLE regress_web LOGIN;
+    END IF;
+END $$;
+GRANT stockking_api TO regress_web;
 CREATE FUNCTION public.as_user(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
     SELECT set_config('request.user_id', (SELECT id::text FROM stockking.users u WHERE u.email = as_user.email), false),
            set_config('request.role', (SELECT role FROM stockking.users u WHERE u.email = as_user.email), false);
