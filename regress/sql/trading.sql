@@ -19,10 +19,9 @@ GRANT EXECUTE ON FUNCTION public.try(text) TO PUBLIC;
 -- the API is called as the proxy does: a non-superuser member of stockking_api
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_web') THEN
-        CREATE ROLE regress_web LOGIN;
+        CREATE ROLE regress_web LOGIN IN ROLE stockking_api;
     END IF;
 END $$;
-GRANT stockking_api TO regress_web;
 CREATE FUNCTION public.as_user(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
     SELECT set_config('request.user_id', (SELECT id::text FROM stockking.users u WHERE u.email = as_user.email), false),
            set_config('request.role', (SELECT role FROM stockking.users u WHERE u.email = as_user.email), false);
@@ -257,3 +256,20 @@ UPDATE stockking.season SET status = 'OPEN' WHERE code = 'KRW-LIVE';
 -- every fill, cancel and expiry told the family through the outbox
 SELECT event_type, audience, count(*) FROM stockking.outbox GROUP BY 1, 2 ORDER BY 1;
 SELECT payload - 'order_id' AS last_event FROM stockking.outbox WHERE event_type = 'OrderFilled' ORDER BY id DESC LIMIT 1;
+
+-- the admin route's function: an ADMIN user through the proxy's role; others refused
+SELECT stockking.create_user('ops@example.com', 'correct horse', 'ADMIN', 'Operator') IS NOT NULL AS admin;
+SET SESSION AUTHORIZATION regress_web;
+SELECT as_user('ops@example.com');
+SELECT r ->> 'clock' AS clock, r -> 'bars_advanced' AS bars
+  FROM api.admin_advance_season(jsonb_build_object('id', replay(), 'bars', 2)) r;
+SELECT try($$SELECT api.admin_advance_season('{"bars": 2}')$$);
+SELECT try(format($$SELECT api.admin_advance_season('{"id": %s, "bars": "many"}')$$, replay()));
+SELECT as_user('minjun@example.com');
+SELECT try(format($$SELECT api.admin_advance_season('{"id": %s, "bars": 1}')$$, replay()));
+
+-- the tables the proxy loads
+SELECT method, path, fn, roles, read_only, success_status, token FROM api.route_table()
+ WHERE path LIKE '/v1/trading/%' ORDER BY path, method;
+SELECT sqlstate, http_status, name FROM api.error_table() WHERE sqlstate LIKE 'SK0%' ORDER BY sqlstate;
+RESET SESSION AUTHORIZATION;
