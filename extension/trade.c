@@ -296,6 +296,44 @@ release_order(order_ctx *o, const char *status, const char *reason)
 	emit_order_event(o, strcmp(status, "CANCELED") == 0 ? "OrderCanceled" : "OrderExpired", status, 0, reason);
 }
 
+/* SK001 unless the free cash covers what the order costs or reserves */
+static void
+check_funds(int64 need, int64 free_cash, order_ctx *o, const char *currency, const char *verb)
+{
+	StringInfoData need_text;
+	StringInfoData free_text;
+
+	if (need <= free_cash)
+		return;
+	initStringInfo(&need_text);
+	initStringInfo(&free_text);
+	sk_append_money(&need_text, need, o->minor_units);
+	sk_append_money(&free_text, free_cash, o->minor_units);
+	ereport(ERROR,
+			(errcode(ERRCODE_SK_INSUFFICIENT_FUNDS),
+			 errmsg("insufficient funds"),
+			 errdetail("The order %s %s %s with fees; the free cash is %s %s.",
+					   verb, need_text.data, currency, free_text.data, currency)));
+}
+
+/* SK002 unless the holding's free shares cover the sell; caller holds the account lock */
+static void
+check_holding(order_ctx *o)
+{
+	Datum		v[2] = {Int64GetDatum(o->account_id), text_datum(o->symbol)};
+	int64		free_qty = 0;
+
+	sk_exec(&s_holding_get, v, NULL, false, 1);
+	if (SPI_processed == 1)
+		free_qty = sk_get_int64(0, 1, NULL) - sk_get_int64(0, 2, NULL);
+	if (free_qty < o->quantity)
+		ereport(ERROR,
+				(errcode(ERRCODE_SK_INSUFFICIENT_HOLDING),
+				 errmsg("insufficient holding"),
+				 errdetail("The order sells " INT64_FORMAT " %s; " INT64_FORMAT " are free to sell.",
+						   o->quantity, o->symbol, free_qty)));
+}
+
 static const char *
 upper_word(char *s)
 {
@@ -363,6 +401,8 @@ stockking_place_order(PG_FUNCTION_ARGS)
 	char	   *market_code;
 	order_ctx	o;
 	int64		order_id;
+	int64		fill_price = 0;
+	DateADT		fill_date = 0;
 	Datum		result;
 
 	/* arguments first: bad input changes nothing and takes no lock */
@@ -432,6 +472,7 @@ stockking_place_order(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
 
 	/* the account, then the season's clock lock, then the account's row lock */
 	{
@@ -548,135 +589,51 @@ stockking_place_order(PG_FUNCTION_ARGS)
 	if (market)
 	{
 		Datum		v[2] = {text_datum(symbol), DateADTGetDatum(clock)};
-		int64		price;
-		DateADT		bar_date;
 
 		sk_exec(&s_price, v, NULL, false, 1);
 		if (SPI_processed != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_SK_NO_PRICE),
 					 errmsg("%s has no price on or before %s", symbol, sk_date_iso(clock))));
-		price = sk_get_int64(0, 1, NULL);
-		bar_date = DatumGetDateADT(sk_get_datum(0, 2, &isnull));
+		fill_price = sk_get_int64(0, 1, NULL);
+		fill_date = DatumGetDateADT(sk_get_datum(0, 2, &isnull));
 		if (buy)
 		{
-			int64		gross = sk_trade_value(quantity, price, o.minor_units, SK_ROUND_HALF_UP);
-			int64		cost = gross + sk_apply_rate(gross, o.fee_rate, SK_ROUND_DOWN);
+			int64		gross = sk_trade_value(quantity, fill_price, o.minor_units, SK_ROUND_HALF_UP);
 
-			if (cost > cash - reserved_cash)
-			{
-				StringInfoData need,
-							have;
-
-				initStringInfo(&need);
-				initStringInfo(&have);
-				sk_append_money(&need, cost, o.minor_units);
-				sk_append_money(&have, cash - reserved_cash, o.minor_units);
-				ereport(ERROR,
-						(errcode(ERRCODE_SK_INSUFFICIENT_FUNDS),
-						 errmsg("insufficient funds"),
-						 errdetail("The order costs %s %s with fees; the free cash is %s %s.",
-								   need.data, currency, have.data, currency)));
-			}
+			check_funds(gross + sk_apply_rate(gross, o.fee_rate, SK_ROUND_DOWN), cash - reserved_cash, &o, currency,
+						"costs");
 		}
-		o.order_id = 0;
-		{
-			Datum		iv[14];
-			char		nulls[14];
+		else
+			check_holding(&o);
+	}
+	else if (buy)
+	{
+		/* a resting limit buy reserves what its fill can cost at most */
+		int64		gross = sk_trade_value(quantity, limit_price, o.minor_units, SK_ROUND_UP);
+		Datum		av[3];
 
-			memset(nulls, ' ', sizeof(nulls));
-			iv[0] = text_datum(family_id);
-			iv[1] = text_datum(uid);
-			iv[2] = Int64GetDatum(account_id);
-			iv[3] = Int32GetDatum(season_id);
-			iv[4] = client_order_id ? text_datum(client_order_id) : (Datum) 0;
-			nulls[4] = client_order_id ? ' ' : 'n';
-			iv[5] = text_datum(symbol);
-			iv[6] = text_datum(side);
-			iv[7] = text_datum(type);
-			iv[8] = text_datum(tif);
-			iv[9] = Int64GetDatum(quantity);
-			iv[10] = (Datum) 0;
-			nulls[10] = 'n';
-			iv[11] = Int64GetDatum(0);
-			iv[12] = Int64GetDatum(0);
-			iv[13] = DateADTGetDatum(clock);
-			if (!buy)
-			{
-				Datum		hv[2] = {Int64GetDatum(account_id), text_datum(symbol)};
-				int64		free_qty = 0;
-
-				sk_exec(&s_holding_get, hv, NULL, false, 1);
-				if (SPI_processed == 1)
-					free_qty = sk_get_int64(0, 1, NULL) - sk_get_int64(0, 2, NULL);
-				if (free_qty < quantity)
-					ereport(ERROR,
-							(errcode(ERRCODE_SK_INSUFFICIENT_HOLDING),
-							 errmsg("insufficient holding"),
-							 errdetail("The order sells " INT64_FORMAT " %s; " INT64_FORMAT " are free to sell.",
-									   quantity, symbol, free_qty)));
-			}
-			sk_exec(&s_order_insert, iv, nulls, false, 1);
-			o.order_id = sk_get_int64(0, 1, NULL);
-		}
-		execute_fill(&o, price, bar_date);
-		order_id = o.order_id;
+		o.reserved_cash = gross + sk_apply_rate(gross, o.fee_rate, SK_ROUND_UP);
+		check_funds(o.reserved_cash, cash - reserved_cash, &o, currency, "reserves");
+		av[0] = Int64GetDatum(account_id);
+		av[1] = Int64GetDatum(0);
+		av[2] = Int64GetDatum(o.reserved_cash);
+		sk_exec(&s_account_cash, av, NULL, false, 0);
 	}
 	else
 	{
-		/* a resting limit order reserves what its fill can cost or sell */
+		/* a resting limit sell reserves its shares */
+		Datum		rv[3] = {Int64GetDatum(account_id), text_datum(symbol), Int64GetDatum(quantity)};
+
+		check_holding(&o);
+		o.reserved_quantity = quantity;
+		sk_exec(&s_holding_reserve, rv, NULL, false, 0);
+	}
+
+	{
 		Datum		iv[14];
 		char		nulls[14];
-		int64		reserve_cash = 0;
-		int64		reserve_qty = 0;
 
-		if (buy)
-		{
-			int64		gross = sk_trade_value(quantity, limit_price, o.minor_units, SK_ROUND_UP);
-
-			reserve_cash = gross + sk_apply_rate(gross, o.fee_rate, SK_ROUND_UP);
-			if (reserve_cash > cash - reserved_cash)
-			{
-				StringInfoData need,
-							have;
-
-				initStringInfo(&need);
-				initStringInfo(&have);
-				sk_append_money(&need, reserve_cash, o.minor_units);
-				sk_append_money(&have, cash - reserved_cash, o.minor_units);
-				ereport(ERROR,
-						(errcode(ERRCODE_SK_INSUFFICIENT_FUNDS),
-						 errmsg("insufficient funds"),
-						 errdetail("The order reserves %s %s with fees; the free cash is %s %s.",
-								   need.data, currency, have.data, currency)));
-			}
-			{
-				Datum		av[3] = {Int64GetDatum(account_id), Int64GetDatum(0), Int64GetDatum(reserve_cash)};
-
-				sk_exec(&s_account_cash, av, NULL, false, 0);
-			}
-		}
-		else
-		{
-			Datum		hv[2] = {Int64GetDatum(account_id), text_datum(symbol)};
-			int64		free_qty = 0;
-
-			sk_exec(&s_holding_get, hv, NULL, false, 1);
-			if (SPI_processed == 1)
-				free_qty = sk_get_int64(0, 1, NULL) - sk_get_int64(0, 2, NULL);
-			if (free_qty < quantity)
-				ereport(ERROR,
-						(errcode(ERRCODE_SK_INSUFFICIENT_HOLDING),
-						 errmsg("insufficient holding"),
-						 errdetail("The order sells " INT64_FORMAT " %s; " INT64_FORMAT " are free to sell.",
-								   quantity, symbol, free_qty)));
-			reserve_qty = quantity;
-			{
-				Datum		rv[3] = {Int64GetDatum(account_id), text_datum(symbol), Int64GetDatum(quantity)};
-
-				sk_exec(&s_holding_reserve, rv, NULL, false, 0);
-			}
-		}
 		memset(nulls, ' ', sizeof(nulls));
 		iv[0] = text_datum(family_id);
 		iv[1] = text_datum(uid);
@@ -690,12 +647,15 @@ stockking_place_order(PG_FUNCTION_ARGS)
 		iv[8] = text_datum(tif);
 		iv[9] = Int64GetDatum(quantity);
 		iv[10] = Int64GetDatum(limit_price);
-		iv[11] = Int64GetDatum(reserve_cash);
-		iv[12] = Int64GetDatum(reserve_qty);
+		nulls[10] = has_limit ? ' ' : 'n';
+		iv[11] = Int64GetDatum(o.reserved_cash);
+		iv[12] = Int64GetDatum(o.reserved_quantity);
 		iv[13] = DateADTGetDatum(clock);
 		sk_exec(&s_order_insert, iv, nulls, false, 1);
-		order_id = sk_get_int64(0, 1, NULL);
+		o.order_id = order_id = sk_get_int64(0, 1, NULL);
 	}
+	if (market)
+		execute_fill(&o, fill_price, fill_date);
 
 	result = order_json(order_id);
 	SPI_finish();
