@@ -115,6 +115,8 @@ END
 \$\$;
 GRANT stockking_api TO stockking_web;
 \\pset tuples_only on
+-- the scheduled jobs (pg_cron lives in this database); each install is idempotent
+DO \$\$ BEGIN PERFORM stockking.ledger_install_jobs(); END \$\$;
 SELECT 'cluster: market data ' || string_agg(format('%s %s bars (%s..%s)', k, v->>'rows', v->>'first', v->>'last'), ', ' ORDER BY k)
   FROM jsonb_each(stockking.load_market_data('$DIR/market-data')) AS e(k, v);
 EOF

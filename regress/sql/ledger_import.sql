@@ -1,0 +1,154 @@
+-- Ledger import (seed 000 section 2.3): bank and card CSV exports in UTF-8
+-- and CP949, comma and tab separated, quoted fields; column mapping from
+-- names and sample values with confidences; preview with row errors; an
+-- all-or-nothing commit with an optional mapping override; a file imported
+-- twice adds nothing the second time.  Fixtures: regress/data/ledger.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set data :abs_srcdir '/data/ledger/'
+CREATE FUNCTION public.ledger_try(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN regexp_replace(SQLSTATE || ': ' || SQLERRM, 'import [0-9]+', 'import N', 'g');
+END
+$$;
+CREATE FUNCTION public.ledger_try_detail(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    d text;
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RETURN SQLSTATE || ': ' || SQLERRM || ' / ' || d;
+END
+$$;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_ledger') THEN
+        CREATE ROLE regress_ledger LOGIN;
+    END IF;
+END
+$$;
+GRANT stockking_api TO regress_ledger;
+CREATE FUNCTION public.ledger_as(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
+    SELECT set_config('request.user_id', (SELECT id::text FROM stockking.users u WHERE u.email = ledger_as.email), false),
+           set_config('request.role', (SELECT role FROM stockking.users u WHERE u.email = ledger_as.email), false);
+$$;
+-- the fixtures, read by the superuser and handed to the API as the proxy would
+CREATE TABLE public.ledger_file (name text PRIMARY KEY, body bytea);
+INSERT INTO ledger_file
+SELECT f, pg_read_binary_file(:'data' || f)
+  FROM unnest(ARRAY['bank_utf8.csv', 'card_cp949.csv', 'bad_rows.tsv', 'mapping_override.csv', 'no_header.csv']) f;
+INSERT INTO ledger_file VALUES ('empty', ''), ('binary', '\x00ff00fe0102'::bytea);
+GRANT SELECT ON ledger_file TO PUBLIC;
+CREATE FUNCTION public.upload(f text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT api.ledger_import_create('{"content_type": "text/csv"}', (SELECT body FROM public.ledger_file WHERE name = f)) $$;
+-- a preview without what changes from run to run
+CREATE FUNCTION public.preview(r jsonb) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT r - 'id' - 'created_at' - 'same_file_as' - 'sample' || jsonb_build_object('same_file', r ->> 'same_file_as' IS NOT NULL) $$;
+GRANT EXECUTE ON FUNCTION public.ledger_try(text), public.ledger_try_detail(text), public.ledger_as(text), public.upload(text),
+    public.preview(jsonb) TO PUBLIC;
+
+SELECT octet_length(body) AS bytes, name FROM ledger_file ORDER BY name;
+-- the CP949 fixture is not UTF-8, and says 이용일자 in CP949
+SELECT name, convert_from(body, 'UTF8') IS NOT NULL FROM ledger_file WHERE name = 'bank_utf8.csv';
+SELECT ledger_try($$SELECT convert_from(body, 'UTF8') FROM ledger_file WHERE name = 'card_cp949.csv'$$) AS not_utf8;
+SELECT split_part(convert_from(body, 'UHC'), ',', 1) AS first_name FROM ledger_file WHERE name = 'card_cp949.csv';
+
+SELECT stockking.create_user('import-kid@example.com', 'correct horse', 'CHILD', '민준') IS NOT NULL AS kid,
+       stockking.create_user('import-other@example.com', 'correct horse', 'CHILD', '서연') IS NOT NULL AS other_kid;
+SET SESSION AUTHORIZATION regress_ledger;
+SELECT ledger_try($$SELECT upload('bank_utf8.csv')$$) AS anonymous;
+SELECT ledger_as('import-kid@example.com');
+
+-- a bank export in UTF-8: account details above the header, withdrawal and deposit columns,
+-- quoted amounts with commas, a memo with a comma and a line break, CRLF lines
+SELECT upload('bank_utf8.csv') AS r \gset bank_
+SELECT jsonb_pretty(preview(:'bank_r'));
+SELECT jsonb_pretty(:'bank_r'::jsonb -> 'sample');
+SELECT (:'bank_r'::jsonb ->> 'id')::bigint AS bank_id \gset
+SELECT r - 'id' AS committed FROM api.ledger_import_commit(jsonb_build_object('id', :bank_id)) r;
+SELECT ledger_try(format('SELECT api.ledger_import_commit(''{"id": %s}'')', :bank_id)) AS commit_twice;
+SELECT e ->> 'date' AS date, e ->> 'kind' AS kind, e ->> 'amount' AS amount, e ->> 'merchant' AS merchant,
+       e ->> 'category' AS category, e ->> 'memo' AS memo, e ->> 'source' AS source
+  FROM jsonb_array_elements(api.ledger_entries('{"limit": 100}') -> 'items') e;
+
+-- the same file again: every row is a duplicate, and the commit adds nothing
+SELECT upload('bank_utf8.csv') AS r \gset again_
+SELECT r -> 'rows' AS rows, r -> 'duplicates' AS duplicates, r -> 'same_file_as' IS NOT NULL AS same_file,
+       r -> 'sample' -> 0 -> 'duplicate' AS first_is_duplicate
+  FROM (SELECT :'again_r'::jsonb AS r) x;
+SELECT r - 'id' AS committed FROM api.ledger_import_commit(jsonb_build_object('id', (:'again_r'::jsonb ->> 'id')::bigint)) r;
+SELECT jsonb_array_length(api.ledger_entries('{"limit": 100}') -> 'items') AS entries;
+
+-- a card export in CP949 (EUC-KR): detected, converted; a negative amount is a refund (INCOME)
+SELECT upload('card_cp949.csv') AS r \gset card_
+SELECT jsonb_pretty(preview(:'card_r'));
+SELECT r -> 'inserted' AS inserted
+  FROM api.ledger_import_commit(jsonb_build_object('id', (:'card_r'::jsonb ->> 'id')::bigint)) r;
+SELECT e ->> 'date' AS date, e ->> 'kind' AS kind, e ->> 'amount' AS amount, e ->> 'merchant' AS merchant,
+       e ->> 'category' AS category, e ->> 'memo' AS memo
+  FROM jsonb_array_elements(api.ledger_entries('{"from": "2025-05-03", "to": "2025-05-15", "limit": 100}') -> 'items') e
+ WHERE e ->> 'import_id' = :'card_r'::jsonb ->> 'id';
+
+-- bad rows, tab separated: each error with its line; the commit is all or nothing
+SELECT upload('bad_rows.tsv') AS r \gset bad_
+SELECT r -> 'delimiter' AS delimiter, r -> 'mapping' AS mapping, r -> 'rows' AS rows, r -> 'valid' AS valid,
+       r -> 'errors' AS errors FROM (SELECT :'bad_r'::jsonb AS r) x;
+SELECT e ->> 'line' AS line, e ->> 'error' AS error FROM jsonb_array_elements(:'bad_r'::jsonb -> 'row_errors') e;
+SELECT ledger_try_detail(format('SELECT api.ledger_import_commit(''{"id": %s}'')', :'bad_r'::jsonb ->> 'id')) AS refused;
+SELECT jsonb_array_length(api.ledger_entries('{"limit": 100}') -> 'items') AS entries_unchanged;
+SELECT r - 'id' - 'mapping' AS committed
+  FROM api.ledger_import_commit(jsonb_build_object('id', (:'bad_r'::jsonb ->> 'id')::bigint, 'skip_invalid', true)) r;
+
+-- a mapping override: the detected amount column is the cost price; the sale price is meant
+SELECT upload('mapping_override.csv') AS r \gset ovr_
+SELECT r -> 'columns' AS columns, r -> 'mapping' AS mapping FROM (SELECT :'ovr_r'::jsonb AS r) x;
+SELECT (:'ovr_r'::jsonb ->> 'id')::bigint AS ovr_id \gset
+SELECT ledger_try(format('SELECT api.ledger_import_commit(%L)', jsonb_build_object('id', :ovr_id, 'mapping', jsonb_build_object('amount', 9)))) AS no_such_column;
+SELECT ledger_try(format('SELECT api.ledger_import_commit(%L)', jsonb_build_object('id', :ovr_id, 'mapping', jsonb_build_object('date', '없는열')))) AS no_such_name;
+SELECT ledger_try(format('SELECT api.ledger_import_commit(%L)', jsonb_build_object('id', :ovr_id, 'mapping', jsonb_build_object('bogus', 1)))) AS unknown_role;
+SELECT ledger_try(format('SELECT api.ledger_import_commit(%L)', jsonb_build_object('id', :ovr_id, 'mapping', jsonb_build_object('date', null)))) AS no_date;
+SELECT ledger_try(format('SELECT api.ledger_import_commit(%L)', jsonb_build_object('id', :ovr_id, 'mapping', jsonb_build_object('negative', 'maybe')))) AS bad_negative;
+SELECT ledger_try(format('SELECT api.ledger_import_commit(%L)', jsonb_build_object('id', :ovr_id, 'mapping', 'x'))) AS not_an_object;
+SELECT r -> 'inserted' AS inserted, r -> 'mapping' AS mapping
+  FROM api.ledger_import_commit(jsonb_build_object('id', :ovr_id, 'mapping', jsonb_build_object('amount', '판매가'))) r;
+SELECT e ->> 'amount' AS amount, e ->> 'merchant' AS merchant, e ->> 'category' AS category
+  FROM jsonb_array_elements(api.ledger_entries('{"from": "2025-05-01", "to": "2025-05-02", "limit": 100}') -> 'items') e
+ WHERE e ->> 'import_id' = :'ovr_id';
+
+-- no recognisable column: the preview says what is missing; the commit needs an override
+SELECT preview(upload('no_header.csv')) - 'columns' AS preview;
+SELECT ledger_try(format('SELECT api.ledger_import_commit(''{"id": %s}'')',
+                         (SELECT max(id) FROM jsonb_to_record(upload('no_header.csv')) AS r (id bigint)))) AS missing_mapping;
+-- files that are not CSV text
+SELECT ledger_try($$SELECT upload('empty')$$) AS empty;
+SELECT ledger_try($$SELECT api.ledger_import_create('{}', NULL)$$) AS no_body;
+SELECT ledger_try($$SELECT upload('binary')$$) AS binary_file;
+SELECT ledger_try($$SELECT api.ledger_import_create('{}', convert_to(E'\n\n\n', 'UTF8'))$$) AS blank_lines;
+
+-- another child neither reads nor commits the kid's import
+SELECT ledger_as('import-other@example.com');
+SELECT ledger_try(format('SELECT api.ledger_import_get(''{"id": %s}'')', :bank_id)) AS other_reads;
+SELECT ledger_try(format('SELECT api.ledger_import_commit(''{"id": %s}'')', :ovr_id)) AS other_commits;
+SELECT ledger_as('import-kid@example.com');
+SELECT r -> 'status' AS status, r -> 'inserted' AS inserted, r -> 'duplicates' AS duplicates
+  FROM api.ledger_import_get(jsonb_build_object('id', :bank_id)) r;
+
+-- the monthly summary follows every import: May 2025 by category
+SELECT jsonb_pretty(api.ledger_summary('{"month": "2025-05"}') - 'user_id' - 'budgets');
+RESET SESSION AUTHORIZATION;
+SELECT stockking.ledger_refresh_summary() AS nothing_drifted;
+SELECT count(*) AS previews_left, count(*) FILTER (WHERE body IS NOT NULL) AS bodies_kept
+  FROM stockking.ledger_import WHERE status = 'PREVIEW';
+
+-- clean up
+DELETE FROM stockking.ledger_entry WHERE user_id IN (SELECT id FROM stockking.users WHERE email LIKE 'import-%@example.com');
+DELETE FROM stockking.ledger_import WHERE user_id IN (SELECT id FROM stockking.users WHERE email LIKE 'import-%@example.com');
+WITH u AS (DELETE FROM stockking.users WHERE email LIKE 'import-%@example.com' RETURNING family_id)
+DELETE FROM stockking.family WHERE id IN (SELECT family_id FROM u);
+DROP FUNCTION public.ledger_try(text), public.ledger_try_detail(text), public.ledger_as(text), public.upload(text),
+    public.preview(jsonb);
+DROP TABLE public.ledger_file;
