@@ -14,11 +14,10 @@ $$;
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_ledger') THEN
-        CREATE ROLE regress_ledger LOGIN;
+        CREATE ROLE regress_ledger LOGIN IN ROLE stockking_api;
     END IF;
 END
 $$;
-GRANT stockking_api TO regress_ledger;
 CREATE FUNCTION public.ledger_as(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
     SELECT set_config('request.user_id', (SELECT id::text FROM stockking.users u WHERE u.email = ledger_as.email), false),
            set_config('request.role', (SELECT role FROM stockking.users u WHERE u.email = ledger_as.email), false);

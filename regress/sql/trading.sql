@@ -254,7 +254,7 @@ RESET SESSION AUTHORIZATION;
 UPDATE stockking.season SET status = 'OPEN' WHERE code = 'KRW-LIVE';
 
 -- every fill, cancel and expiry told the family through the outbox
-SELECT event_type, audience, count(*) FROM stockking.outbox GROUP BY 1, 2 ORDER BY 1;
+SELECT event_type, audience, count(*) FROM stockking.outbox WHERE event_type LIKE 'Order%' GROUP BY 1, 2 ORDER BY 1;
 SELECT payload - 'order_id' AS last_event FROM stockking.outbox WHERE event_type = 'OrderFilled' ORDER BY id DESC LIMIT 1;
 
 -- the admin route's function: an ADMIN user through the proxy's role; others refused
