@@ -9,7 +9,10 @@
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CLUSTER = sh docker/cluster.sh
-TEST_ENV = STOCKKING_INSTANCE=test STOCKKING_PGPORT=55433 STOCKKING_HTTP_PORT=18080 STOCKKING_FRESH_DB=1
+# the e2e suites log in and trade as many users from one address: their proxy
+# runs with the limits of proxy/test/e2e.conf (test_proxy.py tests the seeds')
+TEST_ENV = STOCKKING_INSTANCE=test STOCKKING_PGPORT=55433 STOCKKING_HTTP_PORT=18080 STOCKKING_FRESH_DB=1 \
+	STOCKKING_PROXY_EXTRA_CONF=$(CURDIR)/proxy/test/e2e.conf
 
 .PHONY: all deps build install run stop psql test test-regress test-e2e bench clean
 

@@ -10,51 +10,66 @@
  * value of a repeated key, which gives the contract's "later sources override earlier ones". Routes with raw_body pass the body
  * unparsed as a second, binary parameter.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <jansson.h>
+#include <h2o/websocket.h>
 #include "api.h"
+#include "events.h"
 #include "http.h"
 #include "jwt.h"
 #include "routes.h"
 #include "server.h"
 
-#define MAX_BODY_DEPTH 32
+#define CORS_ALLOW_HEADERS "Authorization, Content-Type, X-Request-Id, Last-Event-ID"
 
 typedef struct st_api_handler_t {
     h2o_handler_t super;
-    const sk_config_t *config;
-    sk_jwt_key_t key;
 } api_handler_t;
 
 typedef struct st_api_request_t {
     sk_http_ctx_t http;
     sk_db_query_t query;
     int submitted;
-    api_handler_t *handler;
     sk_worker_t *worker;
+    sk_config_t *config; /* reference held while the request lives */
     sk_routes_t *routes; /* reference held while the request lives */
     const sk_route_t *route;
     sk_jwt_identity_t identity;
+    sk_event_client_t *stream; /* GET /v1/events */
+    char statement_timeout[16];
 } api_request_t;
 
 static void on_request_dispose(void *p)
 {
     api_request_t *r = p;
+    sk_metrics_t *metrics = &r->worker->metrics;
 
     if (r->submitted)
         sk_db_cancel(&r->query);
-    sk_http_abandon(&r->http);
+    if (r->stream != NULL)
+        sk_events_detach_sse(r->stream);
+    sk_http_finish(&r->http);
     if (r->routes != NULL)
         sk_routes_release(r->routes);
+    sk_config_release(r->config);
     --r->worker->num_active;
+    sk_metrics_set(metrics, &metrics->requests_in_flight, r->worker->num_active);
 }
 
 static int is_get(h2o_req_t *req)
 {
     return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
+}
+
+static int path_is(h2o_req_t *req, const char *path, size_t len)
+{
+    return h2o_memis(req->path_normalized.base, req->path_normalized.len, path, len);
 }
 
 static void respond_get_only(api_request_t *r)
@@ -65,11 +80,6 @@ static void respond_get_only(api_request_t *r)
 
 static void serve_health(api_request_t *r)
 {
-    r->http.route = "/health";
-    if (!is_get(r->http.req)) {
-        respond_get_only(r);
-        return;
-    }
     sk_http_respond(&r->http, 200, h2o_iovec_init(H2O_STRLIT("{\"status\":\"ok\"}")));
 }
 
@@ -77,39 +87,83 @@ static void serve_ready(api_request_t *r)
 {
     sk_db_pool_t *pool = &r->worker->pool;
 
-    r->http.route = "/ready";
-    if (!is_get(r->http.req)) {
-        respond_get_only(r);
-        return;
-    }
-    if (sk_db_pool_is_ready(pool))
+    if (sk_db_pool_is_ready(pool) && sk_event_hub_is_live(&r->worker->hub))
         sk_http_respond(&r->http, 200, h2o_iovec_init(H2O_STRLIT("{\"status\":\"ready\"}")));
     else
         sk_http_respond_px(&r->http, SK_PX503, "not ready",
-                           pool->routes == NULL ? "The route table is not loaded." : "No database connection is up.");
+                           pool->routes == NULL                   ? "The route table is not loaded."
+                           : pool->num_up == 0                    ? "No database connection is up."
+                           : !sk_db_stat(&pool->stats.control_up) ? "The LISTEN connection is down."
+                                                                  : "The event feed has not answered yet.");
 }
 
-/* Checks the bearer token of a protected route; returns 0, or -1 after responding. */
-static int authenticate(api_request_t *r)
+static void serve_metrics(api_request_t *r)
+{
+    sk_server_t *server = r->worker->server;
+    h2o_req_t *req = r->http.req;
+    sk_metrics_t *metrics[256];
+    sk_metrics_gauges_t gauges[256];
+    size_t i, n = server->num_workers < 256 ? server->num_workers : 256;
+    h2o_iovec_t body;
+
+    for (i = 0; i != n; ++i) {
+        sk_db_stats_t *stats = &server->workers[i].pool.stats;
+        metrics[i] = &server->workers[i].metrics;
+        gauges[i].pool_size = sk_db_stat(&stats->size);
+        gauges[i].pool_up = sk_db_stat(&stats->up);
+        gauges[i].pool_busy = sk_db_stat(&stats->busy);
+        gauges[i].pool_waiting = sk_db_stat(&stats->waiting);
+        gauges[i].control_up = sk_db_stat(&stats->control_up);
+        gauges[i].routes_loaded = sk_db_stat(&stats->routes_loaded);
+    }
+    body = sk_metrics_render(metrics, gauges, n, sk_ratelimiter_size(server->limiter), &req->pool);
+    sk_http_respond_text(&r->http, 200, "text/plain; version=0.0.4", body);
+}
+
+/* The bearer token: the Authorization header, or (`query_ok`: event streams, which browsers open without headers) ?access_token=.
+ */
+static int find_token(api_request_t *r, int query_ok, h2o_iovec_t *token)
 {
     h2o_req_t *req = r->http.req;
-    const sk_route_t *route = r->route;
     ssize_t cursor = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    const char *token;
-    size_t len, i;
 
-    if (cursor == -1 || req->headers.entries[cursor].value.len < 7 ||
-        strncasecmp(req->headers.entries[cursor].value.base, "Bearer ", 7) != 0) {
+    if (cursor != -1) {
+        h2o_iovec_t value = req->headers.entries[cursor].value;
+        if (value.len < 7 || strncasecmp(value.base, "Bearer ", 7) != 0)
+            return -1;
+        *token = h2o_iovec_init(value.base + 7, value.len - 7);
+        while (token->len != 0 && *token->base == ' ') {
+            ++token->base;
+            --token->len;
+        }
+        return 0;
+    }
+    if (query_ok && req->query_at != SIZE_MAX) {
+        const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+        while (p < end) {
+            const char *amp = memchr(p, '&', end - p), *pair_end = amp != NULL ? amp : end;
+            if (pair_end - p > 13 && memcmp(p, "access_token=", 13) == 0) {
+                *token = h2o_iovec_init(p + 13, pair_end - p - 13);
+                return 0;
+            }
+            p = pair_end + 1;
+        }
+    }
+    return -1;
+}
+
+/* Checks the bearer token and, if `roles` is not NULL, the role; returns 0, or -1 after responding. */
+static int authenticate(api_request_t *r, const h2o_iovec_t *roles, size_t num_roles, int query_ok)
+{
+    const sk_config_t *config = r->config;
+    h2o_iovec_t token;
+    size_t i;
+
+    if (find_token(r, query_ok, &token) != 0) {
         sk_http_respond_px(&r->http, SK_PX401, "a bearer token is required", NULL);
         return -1;
     }
-    token = req->headers.entries[cursor].value.base + 7;
-    len = req->headers.entries[cursor].value.len - 7;
-    while (len != 0 && *token == ' ') {
-        ++token;
-        --len;
-    }
-    switch (sk_jwt_verify(&r->handler->key, token, len, time(NULL), &r->identity)) {
+    switch (sk_jwt_verify(config->keys, config->num_keys, token.base, token.len, time(NULL), &r->identity)) {
     case SK_JWT_OK:
         break;
     case SK_JWT_MALFORMED:
@@ -123,13 +177,65 @@ static int authenticate(api_request_t *r)
         return -1;
     }
     r->http.user_id = r->identity.sub;
-    if (route->num_roles == 0)
+    if (roles == NULL || num_roles == 0)
         return 0;
-    for (i = 0; i != route->num_roles; ++i)
-        if (h2o_memis(route->roles[i].base, route->roles[i].len, r->identity.role, strlen(r->identity.role)))
+    for (i = 0; i != num_roles; ++i)
+        if (h2o_memis(roles[i].base, roles[i].len, r->identity.role, strlen(r->identity.role)))
             return 0;
     sk_http_respond_px(&r->http, SK_PX430, "this role may not use this route", NULL);
     return -1;
+}
+
+/* The client's address as text ("?" if unknown). */
+static void peer_address(h2o_req_t *req, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+
+    snprintf(buf, size, "?");
+    if (len == 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, size);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, size);
+}
+
+/*
+ * Takes a token from the bucket of `cls`: per client address for login and for anonymous requests, else per user (whose token
+ * may carry its own figure in the rate_limits claim). Returns 0, or -1 after answering 429.
+ */
+static int rate_limit(api_request_t *r, sk_rate_class_t cls, int authenticated)
+{
+    sk_ratelimiter_t *limiter = r->worker->server->limiter;
+    sk_rate_t rate = r->config->rate_limits[cls];
+    char key[SK_JWT_SUB_MAX + 64];
+    size_t key_len;
+    struct timespec now;
+
+    if (cls == SK_RATE_LOGIN || !authenticated) {
+        memcpy(key, "a:", 2);
+        peer_address(r->http.req, key + 2, sizeof(key) - 2);
+    } else {
+        unsigned claimed = cls == SK_RATE_TRADING ? r->identity.rate_limits.trading : r->identity.rate_limits.default_;
+        snprintf(key, sizeof(key), "u:%s", r->identity.sub);
+        if (claimed != 0)
+            rate = (sk_rate_t){claimed, 60};
+    }
+    key_len = strlen(key);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    sk_ratelimiter_take(limiter, cls, key, key_len, rate, (double)now.tv_sec + (double)now.tv_nsec / 1e9, &r->http.rate);
+    r->http.has_rate = 1;
+    if (!r->http.rate.allowed) {
+        sk_metrics_t *metrics = &r->worker->metrics;
+        char detail[128];
+        sk_metrics_add(metrics, &metrics->rate_limited[cls], 1);
+        snprintf(detail, sizeof(detail), "The %s limit is %u requests per %u seconds%s.", sk_rate_class_name(cls), rate.count,
+                 rate.window, cls == SK_RATE_LOGIN || !authenticated ? " per client address" : " per user");
+        sk_http_respond_px(&r->http, SK_PX429, "too many requests", detail);
+        return -1;
+    }
+    return 0;
 }
 
 static int hex_value(char c)
@@ -220,22 +326,22 @@ static int add_captures(api_request_t *r, const sk_route_match_t *match, json_t 
     return 0;
 }
 
-static int depth_ok(const json_t *value, int depth)
+static int depth_ok(const json_t *value, size_t depth, size_t max_depth)
 {
     const char *key;
     const json_t *member;
     size_t i;
 
-    if (depth > MAX_BODY_DEPTH)
+    if (depth > max_depth)
         return 0;
     if (json_is_object(value)) {
         json_object_foreach ((json_t *)value, key, member) {
-            if (!depth_ok(member, depth + 1))
+            if (!depth_ok(member, depth + 1, max_depth))
                 return 0;
         }
     } else if (json_is_array(value)) {
         json_array_foreach (value, i, member) {
-            if (!depth_ok(member, depth + 1))
+            if (!depth_ok(member, depth + 1, max_depth))
                 return 0;
         }
     }
@@ -264,7 +370,7 @@ static int check_body(api_request_t *r, h2o_iovec_t *members)
         sk_http_respond_px(&r->http, SK_PX400, "the request body must be a JSON object", NULL);
         return -1;
     }
-    ok = depth_ok(root, 1);
+    ok = depth_ok(root, 1, r->config->max_json_depth);
     if (ok && json_object_size(root) != 0) {
         const char *open = memchr(body.base, '{', body.len), *close = body.base + body.len;
         while (close[-1] != '}')
@@ -273,7 +379,8 @@ static int check_body(api_request_t *r, h2o_iovec_t *members)
     }
     json_decref(root);
     if (!ok) {
-        sk_http_respond_px(&r->http, SK_PX400, "the request body is nested too deeply", "At most 32 levels are allowed.");
+        snprintf(detail, sizeof(detail), "At most %zu levels are allowed.", r->config->max_json_depth);
+        sk_http_respond_px(&r->http, SK_PX400, "the request body is nested too deeply", detail);
         return -1;
     }
     return 0;
@@ -404,14 +511,25 @@ static size_t copy_members_except(const char *text, size_t len, const char *name
  */
 static void respond_issued_token(api_request_t *r, const char *text, size_t len)
 {
-    const sk_config_t *config = r->handler->config;
+    const sk_config_t *config = r->config;
     h2o_req_t *req = r->http.req;
-    json_t *root = json_loadb(text, len, 0, NULL), *claims, *added = NULL;
+    json_t *root = json_loadb(text, len, 0, NULL), *claims, *added = NULL, *error;
     char *token = NULL, *added_text = NULL, *body;
     size_t body_len;
 
+    if (json_is_object(root) && json_object_get(root, "claims") == NULL && json_is_object(error = json_object_get(root, "error")) &&
+        json_is_string(json_object_get(error, "code"))) {
+        /* a refusal whose transaction had to commit (a refresh token's reuse revokes its family): answer as if raised */
+        const char *code = json_string_value(json_object_get(error, "code"));
+        const sk_error_rule_t *rule = sk_routes_find_error(r->routes, code);
+        sk_http_respond_error(
+            &r->http, rule != NULL ? rule->http_status : 500, code, rule != NULL ? rule->name.base : "internal_error",
+            json_string_value(json_object_get(error, "message")), json_string_value(json_object_get(error, "detail")),
+            json_string_value(json_object_get(error, "hint")));
+        goto Exit;
+    }
     if (!json_is_object(root) || (claims = json_object_get(root, "claims")) == NULL ||
-        (token = sk_jwt_sign(&r->handler->key, claims, time(NULL), config->access_token_ttl)) == NULL) {
+        (token = sk_jwt_sign(&config->keys[0], claims, time(NULL), config->access_token_ttl)) == NULL) {
         sk_log("error", "request %s: %s returned no usable claims", r->http.request_id, r->route->pattern.base);
         sk_http_respond_px(&r->http, SK_PX500, "the function did not return usable claims", NULL);
         goto Exit;
@@ -473,6 +591,10 @@ static void on_query_done(sk_db_query_t *query, sk_db_outcome_t outcome, const P
     case SK_DB_UNAVAILABLE:
         sk_http_respond_px(&r->http, SK_PX503, "the database is unavailable", NULL);
         break;
+    case SK_DB_WAIT_TIMEOUT:
+        sk_metrics_add(&r->worker->metrics, &r->worker->metrics.db_wait_timeouts, 1);
+        sk_http_respond_px(&r->http, SK_PX504, "no database connection became free in time", NULL);
+        break;
     }
 }
 
@@ -504,51 +626,183 @@ static void serve_route(api_request_t *r)
     }
     r->route = match.route;
     r->http.route = r->route->pattern.base;
-    if (!r->route->is_public && authenticate(r) != 0)
+    if (!r->route->is_public && authenticate(r, r->route->roles, r->route->num_roles, 0) != 0)
+        return;
+    if (rate_limit(r, r->route->rate_class, !r->route->is_public) != 0)
         return;
     if ((r->query.args = build_args(r, &match)) == NULL)
         return;
+    snprintf(r->statement_timeout, sizeof(r->statement_timeout), "%u",
+             r->route->statement_timeout_ms != 0 ? r->route->statement_timeout_ms : r->config->statement_timeout_ms);
     r->query.cb = on_query_done;
     r->query.fn_id = r->route->fn_id;
     r->query.read_only = r->route->read_only;
     r->query.user_id = r->route->is_public ? "" : r->identity.sub;
     r->query.role = r->route->is_public ? "" : r->identity.role;
     r->query.request_id = r->http.request_id;
+    r->query.statement_timeout = r->statement_timeout;
     if (r->route->raw_body)
         r->query.body = req->entity;
     if (sk_db_submit(&r->worker->pool, &r->query, &reason) != 0) {
+        if (r->worker->pool.num_up != 0)
+            sk_metrics_add(&r->worker->metrics, &r->worker->metrics.db_queue_full, 1);
         sk_http_respond_px(&r->http, SK_PX503, reason, NULL);
         return;
     }
     r->submitted = 1;
 }
 
+/* GET /v1/events (Server-Sent Events) and GET /v1/ws (WebSocket): any valid token, the default rate class. */
+static void serve_events(api_request_t *r, int websocket)
+{
+    h2o_req_t *req = r->http.req;
+    const char *client_key = NULL;
+
+    r->http.route = websocket ? "/v1/ws" : "/v1/events";
+    if (!is_get(req)) {
+        respond_get_only(r);
+        return;
+    }
+    if (websocket && (h2o_is_websocket_handshake(req, &client_key) != 0 || client_key == NULL || req->version >= 0x200)) {
+        sk_http_respond_px(&r->http, SK_PX400, "a WebSocket handshake (HTTP/1.1 Upgrade: websocket) is required", NULL);
+        return;
+    }
+    if (authenticate(r, NULL, 0, 1) != 0 || rate_limit(r, SK_RATE_DEFAULT, 1) != 0)
+        return;
+    if (websocket) {
+        sk_events_start_ws(&r->worker->hub, &r->http, &r->identity, client_key);
+    } else {
+        ssize_t cursor = h2o_find_header_by_str(&req->headers, H2O_STRLIT("last-event-id"), -1);
+        const char *id = NULL;
+        size_t id_len = 0;
+        if (cursor != -1) {
+            id = req->headers.entries[cursor].value.base;
+            id_len = req->headers.entries[cursor].value.len;
+        } else if (req->query_at != SIZE_MAX) {
+            const char *p = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+            while (p < end) {
+                const char *amp = memchr(p, '&', end - p), *pair_end = amp != NULL ? amp : end;
+                if (pair_end - p >= 14 && memcmp(p, "last_event_id=", 14) == 0) {
+                    id = p + 14;
+                    id_len = pair_end - id;
+                }
+                p = pair_end + 1;
+            }
+        }
+        r->stream = sk_events_start_sse(&r->worker->hub, &r->http, &r->identity, id, id_len);
+    }
+}
+
+/* The size of the request line and headers as received (approximately: names, values and separators). */
+static size_t header_size(h2o_req_t *req)
+{
+    size_t size = req->method.len + req->path.len + req->authority.len + 16, i;
+
+    for (i = 0; i != req->headers.size; ++i)
+        size += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    return size;
+}
+
+/* Settles the CORS origin of the request: echoed in the response if it is in the allow-list. */
+static void check_origin(api_request_t *r)
+{
+    h2o_req_t *req = r->http.req;
+    ssize_t cursor;
+
+    if (r->config->num_cors_origins == 0)
+        return;
+    r->http.has_cors_list = 1;
+    if ((cursor = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1)) == -1)
+        return;
+    if (sk_config_origin_allowed(r->config, req->headers.entries[cursor].value.base, req->headers.entries[cursor].value.len))
+        r->http.cors_origin = req->headers.entries[cursor].value;
+}
+
+/* OPTIONS: a CORS preflight (Origin and Access-Control-Request-Method), or a plain question about the allowed methods. */
+static void serve_options(api_request_t *r)
+{
+    h2o_req_t *req = r->http.req;
+    sk_routes_t *routes = r->worker->pool.routes;
+    int preflight = h2o_find_header_by_str(&req->headers, H2O_STRLIT("origin"), -1) != -1 &&
+                    h2o_find_header_by_str(&req->headers, H2O_STRLIT("access-control-request-method"), -1) != -1;
+    h2o_iovec_t allow;
+    char max_age[16];
+
+    if (path_is(req, H2O_STRLIT("/health")) || path_is(req, H2O_STRLIT("/ready")) || path_is(req, H2O_STRLIT("/metrics")) ||
+        path_is(req, H2O_STRLIT("/v1/events")) || path_is(req, H2O_STRLIT("/v1/ws"))) {
+        allow = h2o_iovec_init(H2O_STRLIT("GET"));
+    } else if (routes == NULL) {
+        sk_http_respond_px(&r->http, SK_PX503, "the route table is not loaded yet", NULL);
+        return;
+    } else if ((allow = sk_routes_allowed_methods(routes, req->path_normalized, &req->pool)).len == 0) {
+        sk_http_respond_px(&r->http, SK_PX404, "no route for this path", NULL);
+        return;
+    }
+    if (preflight && r->http.cors_origin.base == NULL) {
+        sk_http_respond_px(&r->http, SK_PX433, "this origin is not allowed", "Ask the operator to add it to cors_origins.");
+        return;
+    }
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow.base, allow.len);
+    if (preflight) {
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-methods"), 0,
+                              "Access-Control-Allow-Methods", allow.base, allow.len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-headers"), 0,
+                              "Access-Control-Allow-Headers", H2O_STRLIT(CORS_ALLOW_HEADERS));
+        snprintf(max_age, sizeof(max_age), "%u", r->config->cors_max_age);
+        allow = h2o_strdup(&req->pool, max_age, SIZE_MAX);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-max-age"), 0, "Access-Control-Max-Age",
+                              allow.base, allow.len);
+    }
+    sk_http_respond_text(&r->http, 204, NULL, h2o_iovec_init("", 0));
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     sk_worker_t *worker = sk_worker_from_ctx(req->conn->ctx);
     api_request_t *r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), on_request_dispose);
+    (void)self;
 
     memset(r, 0, sizeof(*r));
-    r->handler = (api_handler_t *)self;
     r->worker = worker;
+    r->config = worker->config;
+    sk_config_addref(r->config);
     ++worker->num_active;
+    sk_metrics_set(&worker->metrics, &worker->metrics.requests_in_flight, worker->num_active);
     sk_http_begin(&r->http, req);
+    r->http.metrics = &worker->metrics;
+    check_origin(r);
 
-    if (h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/health")))
-        serve_health(r);
-    else if (h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/ready")))
-        serve_ready(r);
-    else
+    if (header_size(req) > r->config->max_header_size) {
+        char detail[80];
+        snprintf(detail, sizeof(detail), "At most %zu bytes of request line and headers are allowed.", r->config->max_header_size);
+        sk_http_respond_px(&r->http, SK_PX431, "the request headers are too large", detail);
+    } else if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
+        serve_options(r);
+    } else if (path_is(req, H2O_STRLIT("/health")) || path_is(req, H2O_STRLIT("/ready")) || path_is(req, H2O_STRLIT("/metrics"))) {
+        r->http.route = req->path_normalized.base[1] == 'h'   ? "/health"
+                        : req->path_normalized.base[1] == 'r' ? "/ready"
+                                                              : "/metrics";
+        if (!is_get(req))
+            respond_get_only(r);
+        else if (req->path_normalized.base[1] == 'h')
+            serve_health(r);
+        else if (req->path_normalized.base[1] == 'r')
+            serve_ready(r);
+        else
+            serve_metrics(r);
+    } else if (path_is(req, H2O_STRLIT("/v1/events"))) {
+        serve_events(r, 0);
+    } else if (path_is(req, H2O_STRLIT("/v1/ws"))) {
+        serve_events(r, 1);
+    } else {
         serve_route(r);
+    }
     return 0;
 }
 
-void sk_api_register(h2o_pathconf_t *pathconf, const sk_config_t *config)
+void sk_api_register(h2o_pathconf_t *pathconf)
 {
     api_handler_t *handler = (api_handler_t *)h2o_create_handler(pathconf, sizeof(*handler));
 
     handler->super.on_req = on_req;
-    handler->config = config;
-    handler->key.secret = config->jwt_secret;
-    handler->key.secret_len = config->jwt_secret_len;
 }

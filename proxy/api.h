@@ -8,8 +8,8 @@
 #include "config.h"
 
 /**
- * Adds the API handler to `pathconf` (the root path). `config` must outlive the server.
+ * Adds the API handler to `pathconf` (the root path). Each request uses its worker's configuration, pool, hub and metrics.
  */
-void sk_api_register(h2o_pathconf_t *pathconf, const sk_config_t *config);
+void sk_api_register(h2o_pathconf_t *pathconf);
 
 #endif

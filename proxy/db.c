@@ -5,10 +5,16 @@
  * reading; closing the h2o socket closes only the duplicate. While connecting, libpq may switch sockets (another address, a
  * retry without SSL), so the duplicate is taken anew after every PQconnectPoll step.
  *
- * A connection is DOWN (waiting to retry), CONNECTING, BUSY with one pipeline (a "job": setup, route load, query, rollback) or
- * IDLE. A job is a list of steps, one per statement sent, closed by one sync; results are matched to steps in order, the first
- * error of the pipeline is kept, and the job ends at PGRES_PIPELINE_SYNC. A pipeline that ends inside a failed transaction
- * leaves the session aborted, so a ROLLBACK job follows before the connection takes more work; the client does not wait for it.
+ * A connection is DOWN (waiting to retry), CONNECTING, BUSY with one pipeline (a "job") or IDLE. A job is a list of steps, one
+ * per statement sent, closed by one sync; results are matched to steps in order, the first error of the pipeline is kept, and
+ * the job ends at PGRES_PIPELINE_SYNC. A pipeline that ends inside a failed transaction leaves the session aborted, so a ROLLBACK
+ * job follows before the connection takes more work; the client does not wait for it.
+ *
+ * Request connections run SETUP (prepare the common statements), then QUERY and ROLLBACK jobs. The control connection runs
+ * LISTEN (both channels), then LOAD (route and error tables) and FEED (outbox events for the event hub) whenever a NOTIFY or a
+ * reconnect asks for them; it never serves requests, so a burst of requests cannot delay the route reload or the events. Every
+ * connection reconnects by itself with backoff from 250 ms to 8 s; a reconnected control connection reloads the routes and
+ * feeds the hub from where it stopped, so no event committed during an outage is lost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +28,7 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define MAX_STEPS 8
 #define ROUTES_CHANNEL "stockking_routes"
+#define EVENTS_CHANNEL "stockking_events"
 
 static const uint64_t backoff_ms[SK_DB_NUM_BACKOFFS] = {250, 500, 1000, 2000, 4000, 8000};
 
@@ -32,21 +39,22 @@ static const struct {
     {"begin", "BEGIN"},
     {"begin_ro", "BEGIN READ ONLY"},
     {"setcfg", "SELECT set_config('request.user_id', $1, true), set_config('request.role', $2, true), "
-               "set_config('request.id', $3, true)"},
+               "set_config('request.id', $3, true), set_config('statement_timeout', $4, true)"},
     {"commit", "COMMIT"},
     {"rollback", "ROLLBACK"},
 };
 
 typedef enum en_conn_state_t { CONN_DOWN, CONN_CONNECTING, CONN_BUSY, CONN_IDLE } conn_state_t;
-typedef enum en_job_t { JOB_SETUP, JOB_LOAD, JOB_QUERY, JOB_ROLLBACK } job_t;
-typedef enum en_step_t { STEP_PLAIN, STEP_PREPARE_FN, STEP_CALL, STEP_ROUTES, STEP_ERRORS } step_t;
+typedef enum en_job_t { JOB_SETUP, JOB_LISTEN, JOB_LOAD, JOB_FEED, JOB_QUERY, JOB_ROLLBACK } job_t;
+typedef enum en_step_t { STEP_PLAIN, STEP_PREPARE_FN, STEP_CALL, STEP_ROUTES, STEP_ERRORS, STEP_FEED } step_t;
 
 struct st_sk_db_conn_t {
     sk_db_pool_t *pool;
+    int is_control;
     PGconn *pg;
     h2o_socket_t *sock;
     conn_state_t state;
-    int is_up;                 /* counted in pool->num_up: set up and not failed since */
+    int is_up;                 /* set up and not failed since (request connections: counted in pool->num_up) */
     int resetting;             /* poll with PQresetPoll rather than PQconnectPoll */
     unsigned failures;         /* consecutive failed attempts; picks the backoff */
     h2o_timeout_entry_t timer; /* connect timeout or backoff */
@@ -88,6 +96,38 @@ static const char *one_line(const char *msg, char *buf, size_t size)
         --len;
     buf[len] = '\0';
     return buf;
+}
+
+static void set_stat(size_t *gauge, size_t value)
+{
+    __atomic_store_n(gauge, value, __ATOMIC_RELAXED);
+}
+
+/* Publishes the pool's gauges for the other threads. */
+static void publish(sk_db_pool_t *pool)
+{
+    set_stat(&pool->stats.up, pool->num_up);
+    set_stat(&pool->stats.busy, pool->num_up - pool->num_idle);
+    set_stat(&pool->stats.waiting, pool->num_pending);
+    set_stat(&pool->stats.control_up, pool->control->is_up);
+    set_stat(&pool->stats.routes_loaded, pool->routes != NULL);
+}
+
+static void idle_push(sk_db_conn_t *conn)
+{
+    conn->state = CONN_IDLE;
+    if (conn->is_control)
+        return;
+    h2o_linklist_insert(conn->pool->idle.next, &conn->idle_link);
+    ++conn->pool->num_idle;
+}
+
+static void idle_remove(sk_db_conn_t *conn)
+{
+    if (conn->is_control || !h2o_linklist_is_linked(&conn->idle_link))
+        return;
+    h2o_linklist_unlink(&conn->idle_link);
+    --conn->pool->num_idle;
 }
 
 static void on_notice(void *arg, const PGresult *res)
@@ -136,19 +176,41 @@ static void clear_job(sk_db_conn_t *conn)
     conn->query = NULL;
 }
 
+/* Takes `query` out of the queue. */
+static void dequeue(sk_db_query_t *query)
+{
+    h2o_linklist_unlink(&query->_pending);
+    h2o_timeout_unlink(&query->_wait);
+    --query->_pool->num_pending;
+}
+
 static void fail_pending(sk_db_pool_t *pool)
 {
     while (!h2o_linklist_is_empty(&pool->pending)) {
         sk_db_query_t *query = H2O_STRUCT_FROM_MEMBER(sk_db_query_t, _pending, pool->pending.next);
-        h2o_linklist_unlink(&query->_pending);
-        --pool->num_pending;
+        dequeue(query);
         query->cb(query, SK_DB_UNAVAILABLE, NULL);
     }
+    publish(pool);
+}
+
+static void on_wait_timeout(h2o_timeout_entry_t *entry)
+{
+    sk_db_query_t *query = H2O_STRUCT_FROM_MEMBER(sk_db_query_t, _wait, entry);
+
+    dequeue(query);
+    publish(query->_pool);
+    query->cb(query, SK_DB_WAIT_TIMEOUT, NULL);
 }
 
 static void on_backoff_done(h2o_timeout_entry_t *entry)
 {
     conn_connect(H2O_STRUCT_FROM_MEMBER(sk_db_conn_t, timer, entry));
+}
+
+static h2o_timeout_t *backoff(sk_db_pool_t *pool, unsigned failures)
+{
+    return &pool->backoffs[failures < SK_DB_NUM_BACKOFFS ? failures : SK_DB_NUM_BACKOFFS - 1];
 }
 
 /* A connection attempt failed: wait, longer each time, then try again. */
@@ -159,14 +221,13 @@ static void conn_retry_later(sk_db_conn_t *conn, const char *why)
 
     close_socket(conn);
     h2o_timeout_unlink(&conn->timer);
-    if (pool->num_up == 0 && !pool->reported_down) {
+    if (!conn->is_control && pool->num_up == 0 && !pool->reported_down) {
         sk_log("error", "cannot connect to the database: %s", one_line(why, buf, sizeof(buf)));
         pool->reported_down = 1;
     }
     conn->state = CONN_DOWN;
     conn->timer.cb = on_backoff_done;
-    h2o_timeout_link(pool->loop, &pool->backoffs[conn->failures < SK_DB_NUM_BACKOFFS ? conn->failures : SK_DB_NUM_BACKOFFS - 1],
-                     &conn->timer);
+    h2o_timeout_link(pool->loop, backoff(pool, conn->failures), &conn->timer);
     ++conn->failures;
 }
 
@@ -237,6 +298,11 @@ static int send_prepared(sk_db_conn_t *conn, const char *name, int nparams, cons
     return add_step(conn, PQsendQueryPrepared(conn->pg, name, nparams, params, NULL, NULL, 0), kind, 0);
 }
 
+static int send_plain(sk_db_conn_t *conn, const char *sql, int nparams, const char *const *params, step_t kind)
+{
+    return add_step(conn, PQsendQueryParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0), kind, 0);
+}
+
 static int send_sync(sk_db_conn_t *conn)
 {
     if (!PQpipelineSync(conn->pg))
@@ -259,17 +325,33 @@ Error:
     conn_fail(conn, PQerrorMessage(conn->pg));
 }
 
+static void start_listen(sk_db_conn_t *conn)
+{
+    begin_job(conn, JOB_LISTEN);
+    if (send_plain(conn, "LISTEN " ROUTES_CHANNEL, 0, NULL, STEP_PLAIN) != 0 ||
+        send_plain(conn, "LISTEN " EVENTS_CHANNEL, 0, NULL, STEP_PLAIN) != 0 || send_sync(conn) != 0)
+        conn_fail(conn, PQerrorMessage(conn->pg));
+}
+
 static void start_load(sk_db_conn_t *conn)
 {
-    sk_db_pool_t *pool = conn->pool;
-
-    pool->loader = conn;
-    pool->load_wanted = 0;
+    conn->pool->load_wanted = 0;
     begin_job(conn, JOB_LOAD);
-    if (add_step(conn, PQsendQueryParams(conn->pg, "LISTEN " ROUTES_CHANNEL, 0, NULL, NULL, NULL, NULL, 0), STEP_PLAIN, 0) != 0 ||
-        add_step(conn, PQsendQueryParams(conn->pg, SK_ROUTES_SQL, 0, NULL, NULL, NULL, NULL, 0), STEP_ROUTES, 0) != 0 ||
-        add_step(conn, PQsendQueryParams(conn->pg, SK_ERRORS_SQL, 0, NULL, NULL, NULL, NULL, 0), STEP_ERRORS, 0) != 0 ||
+    if (send_plain(conn, SK_ROUTES_SQL, 0, NULL, STEP_ROUTES) != 0 || send_plain(conn, SK_ERRORS_SQL, 0, NULL, STEP_ERRORS) != 0 ||
         send_sync(conn) != 0)
+        conn_fail(conn, PQerrorMessage(conn->pg));
+}
+
+static void start_feed(sk_db_conn_t *conn)
+{
+    sk_db_pool_t *pool = conn->pool;
+    char args[128];
+    const char *params[1] = {args};
+
+    pool->feed_wanted = 0;
+    pool->feed.args(pool->feed.ctx, args, sizeof(args));
+    begin_job(conn, JOB_FEED);
+    if (send_plain(conn, SK_FEED_SQL, 1, params, STEP_FEED) != 0 || send_sync(conn) != 0)
         conn_fail(conn, PQerrorMessage(conn->pg));
 }
 
@@ -298,10 +380,11 @@ static void mark_prepared(sk_db_conn_t *conn, size_t fn_id)
 
 static void start_query(sk_db_conn_t *conn, sk_db_query_t *query)
 {
-    const char *setcfg_params[3] = {query->user_id, query->role, query->request_id};
+    const sk_fn_t *fn = conn->pool->fns.entries + query->fn_id;
+    const char *setcfg_params[4] = {query->user_id, query->role, query->request_id, query->statement_timeout};
     const char *call_params[2] = {query->args, query->body.base != NULL ? query->body.base : ""};
     const int call_lengths[2] = {0, (int)query->body.len}, call_formats[2] = {0, 1};
-    int call_nparams = conn->pool->fns.entries[query->fn_id].raw_body ? 2 : 1;
+    int call_nparams = fn->raw_body ? 2 : 1;
     char name[32];
 
     begin_job(conn, JOB_QUERY);
@@ -309,11 +392,10 @@ static void start_query(sk_db_conn_t *conn, sk_db_query_t *query)
     query->_conn = conn;
     snprintf(name, sizeof(name), "f%zu", query->fn_id);
     if (!is_prepared(conn, query->fn_id) &&
-        add_step(conn, PQsendPrepare(conn->pg, name, conn->pool->fns.entries[query->fn_id].sql, call_nparams, NULL),
-                 STEP_PREPARE_FN, query->fn_id) != 0)
+        add_step(conn, PQsendPrepare(conn->pg, name, fn->sql, call_nparams, NULL), STEP_PREPARE_FN, query->fn_id) != 0)
         goto Error;
     if (send_prepared(conn, query->read_only ? "begin_ro" : "begin", 0, NULL, STEP_PLAIN) != 0 ||
-        send_prepared(conn, "setcfg", 3, setcfg_params, STEP_PLAIN) != 0 ||
+        send_prepared(conn, "setcfg", 4, setcfg_params, STEP_PLAIN) != 0 ||
         add_step(conn, PQsendQueryPrepared(conn->pg, name, call_nparams, call_params, call_lengths, call_formats, 0), STEP_CALL,
                  0) != 0 ||
         send_prepared(conn, "commit", 0, NULL, STEP_PLAIN) != 0 || send_sync(conn) != 0)
@@ -323,29 +405,23 @@ Error:
     conn_fail(conn, PQerrorMessage(conn->pg));
 }
 
-static void on_load_retry(h2o_timeout_entry_t *entry)
+static void on_control_retry(h2o_timeout_entry_t *entry)
 {
-    sk_db_pool_t *pool = H2O_STRUCT_FROM_MEMBER(sk_db_pool_t, load_retry, entry);
-    sk_db_conn_t *conn = pool->loader;
+    sk_db_pool_t *pool = H2O_STRUCT_FROM_MEMBER(sk_db_pool_t, control_retry, entry);
 
-    if (conn == NULL && !h2o_linklist_is_empty(&pool->idle))
-        conn = H2O_STRUCT_FROM_MEMBER(sk_db_conn_t, idle_link, pool->idle.next);
-    if (conn != NULL && conn->state == CONN_IDLE) {
-        h2o_linklist_unlink(&conn->idle_link);
-        conn_next(conn);
-    }
+    if (pool->control->state == CONN_IDLE)
+        conn_next(pool->control);
 }
 
-static void load_failed(sk_db_pool_t *pool, const char *what, const char *why)
+/* A load or a feed failed on a working connection: try again after a backoff, the previous table staying in use. */
+static void control_failed(sk_db_pool_t *pool, int *wanted, const char *what, const char *why)
 {
     char buf[512];
 
     sk_log("error", "%s: %s", what, one_line(why, buf, sizeof(buf)));
-    pool->load_wanted = 1;
-    h2o_timeout_link(pool->loop,
-                     &pool->backoffs[pool->load_failures < SK_DB_NUM_BACKOFFS ? pool->load_failures : SK_DB_NUM_BACKOFFS - 1],
-                     &pool->load_retry);
-    ++pool->load_failures;
+    *wanted = 1;
+    h2o_timeout_link(pool->loop, backoff(pool, pool->control_failures), &pool->control_retry);
+    ++pool->control_failures;
 }
 
 static PGresult *step_result(sk_db_conn_t *conn, step_t kind)
@@ -366,22 +442,42 @@ static void finish_load(sk_db_conn_t *conn)
     char errbuf[512];
 
     if (conn->error != NULL) {
-        load_failed(pool, "cannot load the route table", PQresultErrorField(conn->error, PG_DIAG_MESSAGE_PRIMARY));
+        control_failed(pool, &pool->load_wanted, "cannot load the route table",
+                       PQresultErrorField(conn->error, PG_DIAG_MESSAGE_PRIMARY));
         return;
     }
     if (routes_res == NULL || errors_res == NULL) {
-        load_failed(pool, "cannot load the route table", "no result");
+        control_failed(pool, &pool->load_wanted, "cannot load the route table", "no result");
         return;
     }
     if ((routes = sk_routes_build(conn->pg, routes_res, errors_res, &pool->fns, errbuf, sizeof(errbuf))) == NULL) {
-        load_failed(pool, "invalid route table", errbuf);
+        control_failed(pool, &pool->load_wanted, "invalid route table", errbuf);
         return;
     }
     if (pool->routes != NULL)
         sk_routes_release(pool->routes);
     pool->routes = routes;
-    pool->load_failures = 0;
+    pool->control_failures = 0;
     sk_log("info", "route table loaded: %zu routes, %zu error rules", routes->num_routes, routes->num_errors);
+}
+
+static void finish_feed(sk_db_conn_t *conn)
+{
+    sk_db_pool_t *pool = conn->pool;
+    PGresult *res = step_result(conn, STEP_FEED);
+
+    if (conn->error != NULL) {
+        control_failed(pool, &pool->feed_wanted, "cannot read the event outbox",
+                       PQresultErrorField(conn->error, PG_DIAG_MESSAGE_PRIMARY));
+        return;
+    }
+    if (res == NULL || PQnfields(res) != 5) {
+        control_failed(pool, &pool->feed_wanted, "cannot read the event outbox", "unexpected result");
+        return;
+    }
+    pool->control_failures = 0;
+    if (pool->feed.on_result(pool->feed.ctx, res))
+        pool->feed_wanted = 1;
 }
 
 /* The sync of the current job arrived: hand out the outcome, then find the connection its next work. */
@@ -392,22 +488,31 @@ static void finish_job(sk_db_conn_t *conn)
 
     switch (conn->job) {
     case JOB_SETUP:
+    case JOB_LISTEN:
     case JOB_ROLLBACK:
         if (conn->error != NULL) {
             conn_fail(conn, PQresultErrorMessage(conn->error));
             return;
         }
-        if (conn->job == JOB_SETUP) {
-            conn->failures = 0;
-            conn->is_up = 1;
-            if (pool->num_up++ == 0 && pool->reported_down) {
-                sk_log("info", "connected to the database");
-                pool->reported_down = 0;
-            }
+        if (conn->job == JOB_ROLLBACK)
+            break;
+        conn->failures = 0;
+        conn->is_up = 1;
+        if (conn->is_control) {
+            pool->load_wanted = 1;
+            pool->feed_wanted = pool->feed.on_result != NULL;
+            if (pool->feed.on_status != NULL)
+                pool->feed.on_status(pool->feed.ctx, 1);
+        } else if (pool->num_up++ == 0 && pool->reported_down) {
+            sk_log("info", "connected to the database");
+            pool->reported_down = 0;
         }
         break;
     case JOB_LOAD:
         finish_load(conn);
+        break;
+    case JOB_FEED:
+        finish_feed(conn);
         break;
     case JOB_QUERY:
         if ((query = conn->query) != NULL) {
@@ -439,6 +544,7 @@ static void take_result(sk_db_conn_t *conn, PGresult *res)
         case STEP_CALL:
         case STEP_ROUTES:
         case STEP_ERRORS:
+        case STEP_FEED:
             if (conn->steps[conn->cur_step].res == NULL) {
                 conn->steps[conn->cur_step].res = res;
                 return;
@@ -499,13 +605,17 @@ static void on_read(h2o_socket_t *sock, const char *err)
     sk_db_pool_t *pool = conn->pool;
     PGnotify *notify;
 
-    if (err != NULL || !PQconsumeInput(conn->pg)) {
+    if (err != NULL || !PQconsumeInput(conn->pg) || PQstatus(conn->pg) == CONNECTION_BAD) {
         conn_fail(conn, err != NULL ? err : PQerrorMessage(conn->pg));
         return;
     }
     while ((notify = PQnotifies(conn->pg)) != NULL) {
-        if (conn == pool->loader && strcmp(notify->relname, ROUTES_CHANNEL) == 0)
-            pool->load_wanted = 1;
+        if (conn->is_control) {
+            if (strcmp(notify->relname, ROUTES_CHANNEL) == 0)
+                pool->load_wanted = 1;
+            else if (strcmp(notify->relname, EVENTS_CHANNEL) == 0 && pool->feed.on_result != NULL)
+                pool->feed_wanted = 1;
+        }
         PQfreemem(notify);
     }
     switch (conn->state) {
@@ -517,17 +627,15 @@ static void on_read(h2o_socket_t *sock, const char *err)
         process_results(conn);
         break;
     case CONN_IDLE:
-        if (pool->load_wanted && conn == pool->loader) {
-            h2o_linklist_unlink(&conn->idle_link);
+        if (conn->is_control && (pool->load_wanted || pool->feed_wanted))
             conn_next(conn);
-        }
         break;
     default:
         break;
     }
 }
 
-/* Connected: non-blocking, pipeline mode, then prepare the statements every request uses. */
+/* Connected: non-blocking, pipeline mode, then prepare the statements every request uses, or LISTEN. */
 static void conn_established(sk_db_conn_t *conn)
 {
     h2o_timeout_unlink(&conn->timer);
@@ -539,7 +647,10 @@ static void conn_established(sk_db_conn_t *conn)
     h2o_socket_read_start(conn->sock, on_read);
     if (conn->prepared != NULL)
         memset(conn->prepared, 0, conn->prepared_size);
-    start_setup(conn);
+    if (conn->is_control)
+        start_listen(conn);
+    else
+        start_setup(conn);
 }
 
 static void conn_poll(sk_db_conn_t *conn)
@@ -610,20 +721,21 @@ static void conn_fail(sk_db_conn_t *conn, const char *why)
     int was_up = conn->is_up;
     char buf[512];
 
-    sk_log("warning", "database connection lost: %s", one_line(why, buf, sizeof(buf)));
+    one_line(why, buf, sizeof(buf));
+    if (was_up)
+        sk_log("warning", "database %s connection lost: %s", conn->is_control ? "control" : "request", buf);
     if (conn->state == CONN_IDLE)
-        h2o_linklist_unlink(&conn->idle_link);
-    if (conn->state == CONN_BUSY && conn->job == JOB_LOAD)
-        pool->load_wanted = 1;
+        idle_remove(conn);
     clear_job(conn);
     close_socket(conn);
     conn->state = CONN_DOWN;
-    if (pool->loader == conn) {
-        pool->loader = NULL;
-        pool->load_wanted = 1;
-    }
-    if (was_up) {
-        conn->is_up = 0;
+    conn->is_up = 0;
+    if (conn->is_control) {
+        h2o_timeout_unlink(&pool->control_retry);
+        pool->control_failures = 0;
+        if (was_up && pool->feed.on_status != NULL)
+            pool->feed.on_status(pool->feed.ctx, 0);
+    } else if (was_up) {
         --pool->num_up;
     }
     if (query != NULL) {
@@ -636,29 +748,48 @@ static void conn_fail(sk_db_conn_t *conn, const char *why)
         conn_connect(conn);
     else
         conn_retry_later(conn, buf);
+    publish(pool);
 }
 
-/* `conn` is up and has no job: reload the routes if due, else serve the oldest waiting query, else wait in the idle list. */
+/*
+ * `conn` is up and has no job. The control connection reloads the routes or feeds the hub if due; a request connection serves
+ * the oldest waiting query, else waits in the idle list.
+ */
 static void conn_next(sk_db_conn_t *conn)
 {
     sk_db_pool_t *pool = conn->pool;
 
-    if (pool->load_wanted && (pool->loader == NULL || pool->loader == conn) && !h2o_timeout_is_linked(&pool->load_retry)) {
-        start_load(conn);
-        return;
-    }
-    if (!h2o_linklist_is_empty(&pool->pending)) {
+    if (conn->is_control) {
+        if (!h2o_timeout_is_linked(&pool->control_retry)) {
+            if (pool->load_wanted) {
+                start_load(conn);
+                return;
+            }
+            if (pool->feed_wanted) {
+                start_feed(conn);
+                return;
+            }
+        }
+        conn->state = CONN_IDLE;
+    } else if (!h2o_linklist_is_empty(&pool->pending)) {
         sk_db_query_t *query = H2O_STRUCT_FROM_MEMBER(sk_db_query_t, _pending, pool->pending.next);
-        h2o_linklist_unlink(&query->_pending);
-        --pool->num_pending;
+        dequeue(query);
         start_query(conn, query);
-        return;
+    } else {
+        idle_push(conn);
     }
-    conn->state = CONN_IDLE;
-    h2o_linklist_insert(pool->idle.next, &conn->idle_link);
+    publish(pool);
 }
 
-void sk_db_pool_init(sk_db_pool_t *pool, h2o_loop_t *loop, const char *conninfo, size_t size, size_t max_queue)
+static void init_conn(sk_db_pool_t *pool, sk_db_conn_t *conn, int is_control)
+{
+    memset(conn, 0, sizeof(*conn));
+    conn->pool = pool;
+    conn->is_control = is_control;
+}
+
+void sk_db_pool_init(sk_db_pool_t *pool, h2o_loop_t *loop, const char *conninfo, size_t size, size_t max_queue,
+                     unsigned wait_timeout_ms, const sk_db_feed_t *feed)
 {
     size_t i;
 
@@ -667,36 +798,47 @@ void sk_db_pool_init(sk_db_pool_t *pool, h2o_loop_t *loop, const char *conninfo,
     pool->conninfo = conninfo;
     pool->max_queue = max_queue;
     pool->conns = h2o_mem_alloc(sizeof(pool->conns[0]) * size);
-    memset(pool->conns, 0, sizeof(pool->conns[0]) * size);
     pool->num_conns = size;
+    pool->control = h2o_mem_alloc(sizeof(*pool->control));
     h2o_linklist_init_anchor(&pool->idle);
     h2o_linklist_init_anchor(&pool->pending);
-    pool->load_wanted = 1;
-    pool->load_retry.cb = on_load_retry;
+    if (feed != NULL)
+        pool->feed = *feed;
+    pool->control_retry.cb = on_control_retry;
     h2o_timeout_init(loop, &pool->connect_timeout, CONNECT_TIMEOUT_MS);
+    h2o_timeout_init(loop, &pool->wait_timeout, wait_timeout_ms);
     for (i = 0; i != SK_DB_NUM_BACKOFFS; ++i)
         h2o_timeout_init(loop, &pool->backoffs[i], backoff_ms[i]);
-    for (i = 0; i != size; ++i) {
-        pool->conns[i].pool = pool;
+    set_stat(&pool->stats.size, size);
+    init_conn(pool, pool->control, 1);
+    for (i = 0; i != size; ++i)
+        init_conn(pool, pool->conns + i, 0);
+    conn_connect(pool->control);
+    for (i = 0; i != size; ++i)
         conn_connect(pool->conns + i);
-    }
+}
+
+static void dispose_conn(sk_db_conn_t *conn)
+{
+    h2o_timeout_unlink(&conn->timer);
+    clear_job(conn);
+    close_socket(conn);
+    PQfinish(conn->pg);
+    free(conn->prepared);
 }
 
 void sk_db_pool_dispose(sk_db_pool_t *pool)
 {
     size_t i;
 
-    for (i = 0; i != pool->num_conns; ++i) {
-        sk_db_conn_t *conn = pool->conns + i;
-        h2o_timeout_unlink(&conn->timer);
-        clear_job(conn);
-        close_socket(conn);
-        PQfinish(conn->pg);
-        free(conn->prepared);
-    }
+    for (i = 0; i != pool->num_conns; ++i)
+        dispose_conn(pool->conns + i);
+    dispose_conn(pool->control);
     free(pool->conns);
-    h2o_timeout_unlink(&pool->load_retry);
+    free(pool->control);
+    h2o_timeout_unlink(&pool->control_retry);
     h2o_timeout_dispose(pool->loop, &pool->connect_timeout);
+    h2o_timeout_dispose(pool->loop, &pool->wait_timeout);
     for (i = 0; i != SK_DB_NUM_BACKOFFS; ++i)
         h2o_timeout_dispose(pool->loop, &pool->backoffs[i]);
     if (pool->routes != NULL)
@@ -706,7 +848,7 @@ void sk_db_pool_dispose(sk_db_pool_t *pool)
 
 int sk_db_pool_is_ready(sk_db_pool_t *pool)
 {
-    return pool->routes != NULL && pool->num_up != 0;
+    return pool->routes != NULL && pool->num_up != 0 && pool->control->is_up;
 }
 
 int sk_db_submit(sk_db_pool_t *pool, sk_db_query_t *query, const char **reason)
@@ -714,14 +856,16 @@ int sk_db_submit(sk_db_pool_t *pool, sk_db_query_t *query, const char **reason)
     query->_pool = pool;
     query->_conn = NULL;
     memset(&query->_pending, 0, sizeof(query->_pending));
+    memset(&query->_wait, 0, sizeof(query->_wait));
     if (pool->num_up == 0) {
         *reason = "the database is unavailable";
         return -1;
     }
     if (!h2o_linklist_is_empty(&pool->idle)) {
         sk_db_conn_t *conn = H2O_STRUCT_FROM_MEMBER(sk_db_conn_t, idle_link, pool->idle.next);
-        h2o_linklist_unlink(&conn->idle_link);
+        idle_remove(conn);
         start_query(conn, query);
+        publish(pool);
         return 0;
     }
     if (pool->num_pending >= pool->max_queue) {
@@ -729,7 +873,10 @@ int sk_db_submit(sk_db_pool_t *pool, sk_db_query_t *query, const char **reason)
         return -1;
     }
     h2o_linklist_insert(&pool->pending, &query->_pending);
+    query->_wait.cb = on_wait_timeout;
+    h2o_timeout_link(pool->loop, &pool->wait_timeout, &query->_wait);
     ++pool->num_pending;
+    publish(pool);
     return 0;
 }
 
@@ -739,7 +886,7 @@ void sk_db_cancel(sk_db_query_t *query)
         query->_conn->query = NULL;
         query->_conn = NULL;
     } else if (h2o_linklist_is_linked(&query->_pending)) {
-        h2o_linklist_unlink(&query->_pending);
-        --query->_pool->num_pending;
+        dequeue(query);
+        publish(query->_pool);
     }
 }

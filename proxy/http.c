@@ -18,12 +18,14 @@ static const struct {
     int status;
     const char *name;
 } px_errors[] = {
-    [SK_PX400] = {"PX400", 400, "invalid_request"},     [SK_PX401] = {"PX401", 401, "token_missing"},
-    [SK_PX402] = {"PX402", 401, "token_malformed"},     [SK_PX403] = {"PX403", 401, "token_bad_signature"},
-    [SK_PX404] = {"PX404", 404, "route_not_found"},     [SK_PX405] = {"PX405", 405, "method_not_allowed"},
-    [SK_PX410] = {"PX410", 401, "token_expired"},       [SK_PX413] = {"PX413", 413, "body_too_large"},
-    [SK_PX430] = {"PX430", 403, "role_not_allowed"},    [SK_PX500] = {"PX500", 500, "proxy_error"},
-    [SK_PX503] = {"PX503", 503, "service_unavailable"},
+    [SK_PX400] = {"PX400", 400, "invalid_request"},   [SK_PX401] = {"PX401", 401, "token_missing"},
+    [SK_PX402] = {"PX402", 401, "token_malformed"},   [SK_PX403] = {"PX403", 401, "token_bad_signature"},
+    [SK_PX404] = {"PX404", 404, "route_not_found"},   [SK_PX405] = {"PX405", 405, "method_not_allowed"},
+    [SK_PX410] = {"PX410", 401, "token_expired"},     [SK_PX413] = {"PX413", 413, "body_too_large"},
+    [SK_PX429] = {"PX429", 429, "rate_limited"},      [SK_PX430] = {"PX430", 403, "role_not_allowed"},
+    [SK_PX431] = {"PX431", 431, "headers_too_large"}, [SK_PX433] = {"PX433", 403, "origin_not_allowed"},
+    [SK_PX500] = {"PX500", 500, "proxy_error"},       [SK_PX503] = {"PX503", 503, "service_unavailable"},
+    [SK_PX504] = {"PX504", 504, "database_busy"},
 };
 
 static const char *reason_phrase(int status)
@@ -61,6 +63,8 @@ static const char *reason_phrase(int status)
         return "Locked";
     case 429:
         return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
     case 500:
         return "Internal Server Error";
     case 502:
@@ -218,6 +222,8 @@ static void log_access(sk_http_ctx_t *ctx, int status)
 
     clock_gettime(CLOCK_MONOTONIC, &now);
     duration_ms = (double)(now.tv_sec - ctx->started_mono.tv_sec) * 1e3 + (double)(now.tv_nsec - ctx->started_mono.tv_nsec) / 1e6;
+    if (ctx->metrics != NULL && !ctx->streaming)
+        sk_metrics_observe(ctx->metrics, ctx->method, ctx->route, status, duration_ms / 1e3);
     format_timestamp(&ctx->started_wall, ts, sizeof(ts));
     line = json_object();
     json_object_set_new(line, "ts", json_string(ts));
@@ -231,20 +237,67 @@ static void log_access(sk_http_ctx_t *ctx, int status)
     json_decref(line);
 }
 
-void sk_http_respond(sk_http_ctx_t *ctx, int status, h2o_iovec_t body)
+static void add_number_header(h2o_req_t *req, const char *name, size_t name_len, const char *orig, unsigned value)
+{
+    char buf[16];
+    int len = snprintf(buf, sizeof(buf), "%u", value);
+    h2o_iovec_t copy = h2o_strdup(&req->pool, buf, len);
+
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, name_len, 0, orig, copy.base, copy.len);
+}
+
+void sk_http_add_common_headers(sk_http_ctx_t *ctx)
+{
+    h2o_req_t *req = ctx->req;
+
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, "X-Request-Id", ctx->request_id,
+                          strlen(ctx->request_id));
+    if (ctx->cors_origin.base != NULL) {
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-allow-origin"), 0,
+                              "Access-Control-Allow-Origin", ctx->cors_origin.base, ctx->cors_origin.len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-expose-headers"), 0,
+                              "Access-Control-Expose-Headers",
+                              H2O_STRLIT("X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"));
+    }
+    if (ctx->cors_origin.base != NULL || ctx->has_cors_list)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Origin"));
+    if (ctx->has_rate) {
+        add_number_header(req, H2O_STRLIT("ratelimit-limit"), "RateLimit-Limit", ctx->rate.limit);
+        add_number_header(req, H2O_STRLIT("ratelimit-remaining"), "RateLimit-Remaining", ctx->rate.remaining);
+        add_number_header(req, H2O_STRLIT("ratelimit-reset"), "RateLimit-Reset", ctx->rate.reset);
+    }
+}
+
+void sk_http_begin_stream(sk_http_ctx_t *ctx, int status)
+{
+    ctx->responded = 1;
+    ctx->streaming = 1;
+    ctx->status = status;
+    ctx->req->res.status = status;
+    ctx->req->res.reason = reason_phrase(status);
+    sk_http_add_common_headers(ctx);
+}
+
+void sk_http_respond_text(sk_http_ctx_t *ctx, int status, const char *content_type, h2o_iovec_t body)
 {
     h2o_req_t *req = ctx->req;
 
     ctx->responded = 1;
+    ctx->status = status;
     req->res.status = status;
     req->res.reason = reason_phrase(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT(CONTENT_TYPE_JSON));
+    if (content_type != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, "X-Request-Id", ctx->request_id,
-                          strlen(ctx->request_id));
+    sk_http_add_common_headers(ctx);
     req->res.content_length = body.len;
     log_access(ctx, status);
     h2o_send_inline(req, body.base, body.len);
+}
+
+void sk_http_respond(sk_http_ctx_t *ctx, int status, h2o_iovec_t body)
+{
+    sk_http_respond_text(ctx, status, CONTENT_TYPE_JSON, body);
 }
 
 void sk_http_respond_error(sk_http_ctx_t *ctx, int status, const char *code, const char *name, const char *message,
@@ -286,7 +339,14 @@ void sk_http_respond_px(sk_http_ctx_t *ctx, sk_px_t px, const char *message, con
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                        H2O_STRLIT("Bearer realm=\"stockking\", error=\"invalid_token\""));
         break;
+    case SK_PX429: {
+        char buf[16];
+        int len = snprintf(buf, sizeof(buf), "%u", ctx->rate.retry_after);
+        h2o_iovec_t value = h2o_strdup(&req->pool, buf, len);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, value.base, value.len);
+    } break;
     case SK_PX503:
+    case SK_PX504:
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
         break;
     default:
@@ -295,10 +355,12 @@ void sk_http_respond_px(sk_http_ctx_t *ctx, sk_px_t px, const char *message, con
     sk_http_respond_error(ctx, px_errors[px].status, px_errors[px].code, px_errors[px].name, message, detail, NULL);
 }
 
-void sk_http_abandon(sk_http_ctx_t *ctx)
+void sk_http_finish(sk_http_ctx_t *ctx)
 {
     if (!ctx->responded)
         log_access(ctx, 499);
+    else if (ctx->streaming)
+        log_access(ctx, ctx->status);
 }
 
 void sk_log(const char *level, const char *fmt, ...)

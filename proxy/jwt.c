@@ -2,7 +2,8 @@
  * StockKing Kids edge proxy: JSON Web Tokens signed with HMAC-SHA256.
  *
  * Only the compact serialization with the header {"alg":"HS256"} is accepted; base64url is decoded strictly (no padding, no
- * stray bits), and the signature is checked before the payload is parsed.
+ * stray bits), and the signature is checked before the payload is parsed. During a secret rotation two keys verify (the new one
+ * and, until its grace period ends, the previous one); tokens are always signed with the current key.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -121,11 +122,54 @@ static int copy_claim(const json_t *payload, const char *name, char *dst, size_t
     return 0;
 }
 
-sk_jwt_status_t sk_jwt_verify(const sk_jwt_key_t *key, const char *token, size_t len, time_t now, sk_jwt_identity_t *identity)
+/* Reads the optional "rate_limits" claim; -1 if it is present and not an object of positive integers (per minute). */
+static int copy_rate_limits(const json_t *payload, sk_jwt_rate_limits_t *limits)
+{
+    const json_t *obj = json_object_get(payload, "rate_limits"), *value;
+    const char *key;
+
+    memset(limits, 0, sizeof(*limits));
+    if (obj == NULL)
+        return 0;
+    if (!json_is_object(obj))
+        return -1;
+    json_object_foreach ((json_t *)obj, key, value) {
+        json_int_t n;
+        if (!json_is_integer(value) || (n = json_integer_value(value)) < 1 || n > 1000000)
+            return -1;
+        if (strcmp(key, "trading") == 0)
+            limits->trading = (unsigned)n;
+        else if (strcmp(key, "default") == 0)
+            limits->default_ = (unsigned)n;
+    }
+    return 0;
+}
+
+/* Whether the HMAC of the signed part under one of the keys valid at `now` is `sig`. */
+static int signature_verifies(const sk_jwt_key_t *keys, size_t num_keys, const char *signed_part, size_t signed_len,
+                              const unsigned char *sig, time_t now)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len;
+    size_t i;
+
+    for (i = 0; i != num_keys; ++i) {
+        if (keys[i].not_after != 0 && now >= keys[i].not_after)
+            continue;
+        mac_len = 0;
+        if (HMAC(EVP_sha256(), keys[i].secret, (int)keys[i].secret_len, (const unsigned char *)signed_part, signed_len, mac,
+                 &mac_len) != NULL &&
+            mac_len == SIGNATURE_LEN && CRYPTO_memcmp(mac, sig, SIGNATURE_LEN) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+sk_jwt_status_t sk_jwt_verify(const sk_jwt_key_t *keys, size_t num_keys, const char *token, size_t len, time_t now,
+                              sk_jwt_identity_t *identity)
 {
     const char *dot1, *dot2, *end = token + len;
-    unsigned char sig[TOKEN_MAX / 4 * 3], mac[EVP_MAX_MD_SIZE];
-    unsigned mac_len = 0;
+    unsigned char sig[TOKEN_MAX / 4 * 3];
     json_t *header = NULL, *payload = NULL, *alg, *exp;
     sk_jwt_status_t status = SK_JWT_MALFORMED;
 
@@ -141,8 +185,7 @@ sk_jwt_status_t sk_jwt_verify(const sk_jwt_key_t *key, const char *token, size_t
 
     if (b64url_decode(dot2 + 1, end - dot2 - 1, sig) != SIGNATURE_LEN)
         goto Exit;
-    if (HMAC(EVP_sha256(), key->secret, (int)key->secret_len, (const unsigned char *)token, dot2 - token, mac, &mac_len) == NULL ||
-        mac_len != SIGNATURE_LEN || CRYPTO_memcmp(mac, sig, SIGNATURE_LEN) != 0) {
+    if (!signature_verifies(keys, num_keys, token, dot2 - token, sig, now)) {
         status = SK_JWT_BAD_SIGNATURE;
         goto Exit;
     }
@@ -153,8 +196,9 @@ sk_jwt_status_t sk_jwt_verify(const sk_jwt_key_t *key, const char *token, size_t
     if (!json_is_integer(exp) || !json_is_string(json_object_get(payload, "iss")) ||
         strcmp(json_string_value(json_object_get(payload, "iss")), SK_JWT_ISSUER) != 0 ||
         copy_claim(payload, "sub", identity->sub, SK_JWT_SUB_MAX) != 0 ||
-        copy_claim(payload, "role", identity->role, SK_JWT_ROLE_MAX) != 0)
+        copy_claim(payload, "role", identity->role, SK_JWT_ROLE_MAX) != 0 || copy_rate_limits(payload, &identity->rate_limits) != 0)
         goto Exit;
+    identity->exp = (time_t)json_integer_value(exp);
     status = json_integer_value(exp) > (json_int_t)now ? SK_JWT_OK : SK_JWT_EXPIRED;
 
 Exit:

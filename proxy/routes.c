@@ -21,6 +21,8 @@ enum {
     COL_TOKEN,
     COL_MAX_BODY,
     COL_RAW_BODY,
+    COL_RATE_CLASS,
+    COL_STATEMENT_TIMEOUT,
     NUM_ROUTE_COLS
 };
 enum { COL_SQLSTATE, COL_HTTP_STATUS, COL_NAME, NUM_ERROR_COLS };
@@ -61,7 +63,7 @@ static int fn_registry_intern(sk_fn_registry_t *fns, PGconn *pg, const char *nam
     size_t i, sql_size;
 
     for (i = 0; i != fns->size; ++i) {
-        if (strcmp(fns->entries[i].name, name) == 0 && fns->entries[i].raw_body == raw_body) {
+        if (!fns->entries[i].internal && strcmp(fns->entries[i].name, name) == 0 && fns->entries[i].raw_body == raw_body) {
             *id = i;
             return 0;
         }
@@ -77,6 +79,7 @@ static int fn_registry_intern(sk_fn_registry_t *fns, PGconn *pg, const char *nam
     fns->entries = entries;
     fns->entries[fns->size].name = name_copy;
     fns->entries[fns->size].raw_body = raw_body;
+    fns->entries[fns->size].internal = 0;
     fns->entries[fns->size].sql = sql;
     *id = fns->size++;
     return 0;
@@ -85,6 +88,26 @@ Error:
     free(name_copy);
     free(sql);
     return -1;
+}
+
+int sk_fn_registry_add_internal(sk_fn_registry_t *fns, const char *name, const char *sql, size_t *id)
+{
+    char *name_copy = NULL, *sql_copy = NULL;
+    sk_fn_t *entries;
+
+    if ((name_copy = strdup(name)) == NULL || (sql_copy = strdup(sql)) == NULL ||
+        (entries = realloc(fns->entries, (fns->size + 1) * sizeof(fns->entries[0]))) == NULL) {
+        free(name_copy);
+        free(sql_copy);
+        return -1;
+    }
+    fns->entries = entries;
+    fns->entries[fns->size].name = name_copy;
+    fns->entries[fns->size].raw_body = 0;
+    fns->entries[fns->size].internal = 1;
+    fns->entries[fns->size].sql = sql_copy;
+    *id = fns->size++;
+    return 0;
 }
 
 static h2o_iovec_t pool_strdup(h2o_mem_pool_t *pool, const char *s)
@@ -258,6 +281,24 @@ static int build_route(sk_routes_t *routes, PGconn *pg, const PGresult *res, int
         route->max_body = (size_t)num;
     } else {
         set_error(errbuf, errbuf_size, "route %s %s: invalid max_body", method, path);
+        return -1;
+    }
+    if (PQgetisnull(res, row, COL_RATE_CLASS)) {
+        route->rate_class = SK_RATE_DEFAULT;
+    } else {
+        int cls = sk_rate_class_from_name(PQgetvalue(res, row, COL_RATE_CLASS));
+        if (cls < 0) {
+            set_error(errbuf, errbuf_size, "route %s %s: rate_class must be login, trading or default", method, path);
+            return -1;
+        }
+        route->rate_class = (sk_rate_class_t)cls;
+    }
+    if (PQgetisnull(res, row, COL_STATEMENT_TIMEOUT)) {
+        route->statement_timeout_ms = 0;
+    } else if (parse_int(PQgetvalue(res, row, COL_STATEMENT_TIMEOUT), 1, 3600000, &num) == 0) {
+        route->statement_timeout_ms = (unsigned)num;
+    } else {
+        set_error(errbuf, errbuf_size, "route %s %s: invalid statement_timeout_ms", method, path);
         return -1;
     }
     return 0;

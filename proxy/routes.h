@@ -7,18 +7,23 @@
 #include <stddef.h>
 #include <h2o.h>
 #include <libpq-fe.h>
+#include "ratelimit.h"
 
 #define SK_ROUTE_MAX_SEGMENTS 32
 
-#define SK_ROUTES_SQL "SELECT method, path, fn, roles, read_only, success_status, token, max_body, raw_body FROM api.route_table()"
+#define SK_ROUTES_SQL                                                                                                              \
+    "SELECT method, path, fn, roles, read_only, success_status, token, max_body, raw_body, rate_class, statement_timeout_ms "      \
+    "FROM api.route_table()"
 #define SK_ERRORS_SQL "SELECT sqlstate, http_status, name FROM api.error_table()"
 
 /**
- * One api function call: `SELECT api.<fn>($1::jsonb)`, or for raw-body routes `SELECT api.<fn>($1::jsonb, $2::bytea)`.
+ * One api function call: `SELECT api.<fn>($1::jsonb)`, or for raw-body routes `SELECT api.<fn>($1::jsonb, $2::bytea)`; or one
+ * of the proxy's own statements (`internal`, e.g. the event replay), which take $1::jsonb and may return several rows.
  */
 typedef struct st_sk_fn_t {
     char *name;
     int raw_body;
+    int internal;
     char *sql;
 } sk_fn_t;
 
@@ -50,6 +55,8 @@ typedef struct st_sk_route_t {
     int issue_token;
     size_t max_body;
     int raw_body; /* the body is passed as bytea, not parsed */
+    sk_rate_class_t rate_class;
+    unsigned statement_timeout_ms; /* 0: the configured default */
 } sk_route_t;
 
 typedef struct st_sk_error_rule_t {
@@ -85,6 +92,10 @@ typedef enum en_sk_route_lookup_t { SK_ROUTE_FOUND, SK_ROUTE_NO_PATH, SK_ROUTE_W
  * Releases the registry's memory.
  */
 void sk_fn_registry_dispose(sk_fn_registry_t *fns);
+/**
+ * Adds one of the proxy's own statements (`sql` takes $1::jsonb) under `name`; returns 0 and sets `id`, or -1 if memory runs out.
+ */
+int sk_fn_registry_add_internal(sk_fn_registry_t *fns, const char *name, const char *sql, size_t *id);
 /**
  * Builds a table (refcnt 1) from the results of SK_ROUTES_SQL and SK_ERRORS_SQL; `pg` quotes function names. Returns NULL and
  * writes the reason to `errbuf` if a row is invalid.

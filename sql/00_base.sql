@@ -117,28 +117,56 @@ COMMENT ON FUNCTION api.error_table() IS
     'SQLSTATE to HTTP status table the proxy loads; 5-character codes match exactly, 2-character ones a class';
 
 -- HTTP routes.  Each domain's file inserts its own routes; the proxy loads
--- them through api.route_table() and reloads on NOTIFY stockking_routes.
+-- them through api.route_table() and reloads on NOTIFY stockking_routes
+-- (proxy/CONTRACT.md).  rate_class picks the proxy's token bucket: login (per
+-- client address), trading (per user), default (per user, per address when
+-- anonymous); left out of an INSERT it is derived from the route (the
+-- trigger below).  statement_timeout_ms NULL means the proxy's configured
+-- statement_timeout.
 CREATE TABLE stockking.route (
-    method         text NOT NULL CHECK (method IN ('GET', 'POST', 'PUT', 'DELETE')),
-    path           text NOT NULL CHECK (path ~ '^/[A-Za-z0-9_/:.-]*$'),
-    fn             text NOT NULL,
-    roles          text[] CHECK (roles <@ ARRAY['CHILD', 'PARENT', 'ADMIN']),
-    read_only      boolean NOT NULL DEFAULT false,
-    success_status integer NOT NULL DEFAULT 200 CHECK (success_status BETWEEN 200 AND 299),
-    token          text NOT NULL DEFAULT 'none' CHECK (token IN ('none', 'issue')),
-    max_body       integer NOT NULL DEFAULT 65536 CHECK (max_body BETWEEN 0 AND 67108864),
-    raw_body       boolean NOT NULL DEFAULT false,
-    summary        text NOT NULL,
+    method               text NOT NULL CHECK (method IN ('GET', 'POST', 'PUT', 'DELETE')),
+    path                 text NOT NULL CHECK (path ~ '^/[A-Za-z0-9_/:.-]*$'),
+    fn                   text NOT NULL,
+    roles                text[] CHECK (roles <@ ARRAY['CHILD', 'PARENT', 'ADMIN']),
+    read_only            boolean NOT NULL DEFAULT false,
+    success_status       integer NOT NULL DEFAULT 200 CHECK (success_status BETWEEN 200 AND 299),
+    token                text NOT NULL DEFAULT 'none' CHECK (token IN ('none', 'issue')),
+    max_body             integer NOT NULL DEFAULT 65536 CHECK (max_body BETWEEN 0 AND 67108864),
+    raw_body             boolean NOT NULL DEFAULT false,
+    summary              text NOT NULL,
+    rate_class           text NOT NULL CHECK (rate_class IN ('login', 'trading', 'default')),
+    statement_timeout_ms integer CHECK (statement_timeout_ms BETWEEN 1 AND 600000),
     PRIMARY KEY (method, path)
 );
 COMMENT ON TABLE stockking.route IS 'HTTP routes: method and path pattern (:name captures a segment) to an api function; roles NULL = public, {} = any signed-in user';
+COMMENT ON COLUMN stockking.route.rate_class IS
+    'the proxy''s rate-limit class: login (per client address), trading (per user), default (per user; per address when anonymous); derived when not given';
+COMMENT ON COLUMN stockking.route.statement_timeout_ms IS 'statement timeout of the call in milliseconds; NULL: the proxy''s statement_timeout';
+
+-- The rate class of a route inserted without one: log-in is limited per
+-- client address, placing and canceling orders per user, the rest as default.
+CREATE FUNCTION stockking.route_defaults() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.rate_class IS NULL THEN
+        NEW.rate_class := CASE
+            WHEN NEW.method = 'POST' AND NEW.path = '/v1/auth/login' THEN 'login'
+            WHEN NEW.method <> 'GET' AND NEW.path LIKE '/v1/trading/%' THEN 'trading'
+            ELSE 'default' END;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER route_defaults BEFORE INSERT OR UPDATE ON stockking.route
+    FOR EACH ROW EXECUTE FUNCTION stockking.route_defaults();
 
 CREATE FUNCTION api.route_table()
     RETURNS TABLE (method text, path text, fn text, roles text[], read_only boolean, success_status integer,
-                   token text, max_body integer, raw_body boolean)
+                   token text, max_body integer, raw_body boolean, rate_class text, statement_timeout_ms integer)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
     AS $$
-    SELECT method, path, fn, roles, read_only, success_status, token, max_body, raw_body
+    SELECT method, path, fn, roles, read_only, success_status, token, max_body, raw_body, rate_class, statement_timeout_ms
       FROM stockking.route ORDER BY path, method
     $$;
 COMMENT ON FUNCTION api.route_table() IS 'the HTTP route table the proxy loads (see proxy/CONTRACT.md)';

@@ -137,13 +137,15 @@ BEGIN
        OR u.id IS NULL THEN
         RAISE EXCEPTION 'wrong e-mail address or password' USING ERRCODE = '28P01';
     END IF;
-    RETURN jsonb_build_object('claims', jsonb_build_object('sub', u.id, 'role', u.role),
-                              'user', stockking.user_json(u));
+    -- a new family of refresh tokens (sql/25_sessions.sql)
+    RETURN jsonb_build_object('claims', stockking.access_claims(u), 'user', stockking.user_json(u))
+        || stockking.issue_refresh_token(u.id);
 END
 $$;
 COMMENT ON FUNCTION api.login(jsonb) IS
 $$Check an e-mail address and password.  Args: {"email": text, "password": text}.
-Returns {"claims": {"sub": user id, "role": role}, "user": {...}}; through the proxy (route token "issue") the claims become
+Returns {"claims": {"sub": user id, "role": role, "rate_limits"?}, "user": {...}, "refresh_token": text (7 days, single use:
+POST /v1/auth/refresh rotates it), "refresh_expires_in": 604800}; through the proxy (route token "issue") the claims become
 {"access_token": JWT HS256, "token_type": "Bearer", "expires_in": 900 (seconds)}.
 Errors: 22023 (400) missing field; 28P01 (401) wrong e-mail address or password.$$;
 
