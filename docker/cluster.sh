@@ -59,14 +59,23 @@ init_cluster() {
     mkdir -p "$DIR"
     chown "$SERVER_USER" "$RUN" "$DIR" 2>/dev/null || true
     chmod 0700 "$DIR"
-    [ -f "$PGDATA/PG_VERSION" ] && return 0
-    echo "cluster: initdb $PGDATA"
-    as_server "$PGBIN/initdb" -D "$PGDATA" -U stockking -E UTF8 --locale=C \
-        --auth-local=trust --auth-host=scram-sha-256 >"$DIR/initdb.log"
-    # Settings of the project's own; the defaults of postgresql.conf stay.
-    as_server sh -c "cat >> '$PGDATA/postgresql.conf'" <<EOF
+    if [ ! -f "$PGDATA/PG_VERSION" ]; then
+        echo "cluster: initdb $PGDATA"
+        as_server "$PGBIN/initdb" -D "$PGDATA" -U stockking -E UTF8 --locale=C \
+            --auth-local=trust --auth-host=scram-sha-256 >"$DIR/initdb.log"
+    fi
+    # the project's settings live in stockking.conf (written on every start);
+    # included last, so they win over anything above
+    if ! grep -q "^include = 'stockking.conf'" "$PGDATA/postgresql.conf"; then
+        as_server sh -c "echo \"include = 'stockking.conf'\" >> '$PGDATA/postgresql.conf'"
+    fi
+}
 
-# StockKing Kids (docker/cluster.sh)
+# The project's own settings; postgresql.conf keeps its defaults.  Written on
+# every start, so a changed setting reaches an existing cluster too.
+write_settings() {
+    as_server sh -c "cat > '$PGDATA/stockking.conf.new'" <<EOF
+# StockKing Kids (docker/cluster.sh writes this file on every start)
 listen_addresses = '127.0.0.1'
 port = $PGPORT
 unix_socket_directories = '$DIR'
@@ -76,13 +85,26 @@ synchronous_commit = on
 shared_preload_libraries = 'pg_cron'
 cron.database_name = '$DB'
 cron.timezone = 'Asia/Seoul'
+# jobs run in background workers: no connection, so no password to keep
+cron.use_background_workers = on
+max_worker_processes = 16
 timezone = 'Asia/Seoul'
 logging_collector = off
 log_min_messages = warning
 EOF
+    if cmp -s "$PGDATA/stockking.conf.new" "$PGDATA/stockking.conf"; then
+        rm -f "$PGDATA/stockking.conf.new"
+        return 1
+    fi
+    mv "$PGDATA/stockking.conf.new" "$PGDATA/stockking.conf"
+    return 0
 }
 
 start_pg() {
+    if write_settings && pg_running; then
+        echo "cluster: settings changed, restarting PostgreSQL"
+        as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$DIR/postgresql.log" >/dev/null
+    fi
     if pg_running; then
         return 0
     fi
@@ -93,6 +115,9 @@ start_pg() {
 setup_db() {
     if [ "${STOCKKING_FRESH_DB:-0}" = 1 ]; then
         psql_owner -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+        # pg_cron's scheduler stops when its database is dropped: restart
+        # so that it starts again on the new one
+        as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$DIR/postgresql.log" >/dev/null
     fi
     if ! psql_owner -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
         psql_owner -d postgres -c "CREATE DATABASE $DB"
@@ -116,7 +141,7 @@ END
 GRANT stockking_api TO stockking_web;
 \\pset tuples_only on
 -- the scheduled jobs (pg_cron lives in this database); each install is idempotent
-DO \$\$ BEGIN PERFORM stockking.ledger_install_jobs(); END \$\$;
+DO \$\$ BEGIN PERFORM stockking.install_jobs(); END \$\$;
 SELECT 'cluster: market data ' || string_agg(format('%s %s bars (%s..%s)', k, v->>'rows', v->>'first', v->>'last'), ', ' ORDER BY k)
   FROM jsonb_each(stockking.load_market_data('$DIR/market-data')) AS e(k, v);
 EOF

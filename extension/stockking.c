@@ -2,10 +2,19 @@
  * stockking.c
  *	  The stockking extension's module: mock trading on real prices,
  *	  allowance rules, missions and the ledger parser, as C functions of
- *	  PostgreSQL.  One file per domain: money.c (exact arithmetic and its
- *	  rounding rules), args.c (api arguments, identity, SPI), market.c
- *	  (market data loading and quotes), trade.c (orders, fills, the replay
- *	  clock), returns.c (valuation and returns).
+ *	  PostgreSQL.  One file per domain:
+ *	    money.c          exact arithmetic and its rounding rules
+ *	    args.c           api arguments, SPI statements, dates
+ *	    identity.c       request identity and the row-level-security predicates
+ *	    market.c         market data loading and quotes
+ *	    trade.c          orders, fills, the replay clock and limit matching
+ *	    returns.c        valuation and simple returns
+ *	    family.c         family links, trade approval
+ *	    snapshots.c      daily snapshots and the time-weighted return index
+ *	    allowance.c      allowance goals, requests, payments
+ *	    missions.c       missions, badges, XP and levels (the fill trigger)
+ *	    ledger_parse.c   the Korean pocket-money sentence parser
+ *	    ledger_import.c  bank and card CSV imports
  */
 #include "postgres.h"
 

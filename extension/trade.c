@@ -473,6 +473,24 @@ stockking_place_order(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/* BEGIN parent approval of trades (extension/family.c, sql/60_family.sql) */
+	{
+		static sk_stmt s_gate = {"SELECT stockking.trade_approval_gate($1)", 1, {JSONBOID}};
+		Datum		v[1] = {JsonbPGetDatum(args)};
+		bool		gate_null;
+		Datum		gate;
+
+		/* NULL: go on; otherwise the trade request a parent must approve */
+		sk_exec(&s_gate, v, NULL, false, 1);
+		gate = sk_get_datum(0, 1, &gate_null);
+		if (!gate_null)
+		{
+			result = SPI_datumTransfer(gate, false, -1);
+			SPI_finish();
+			PG_RETURN_DATUM(result);
+		}
+	}
+	/* END parent approval of trades */
 
 	/* the account, then the season's clock lock, then the account's row lock */
 	{
