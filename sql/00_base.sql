@@ -223,7 +223,7 @@ COMMENT ON FUNCTION stockking.emit_event(uuid, uuid, text, text, jsonb) IS
 -- field and raise 22023 with the field's name when it is missing or of the
 -- wrong type.  Strings are accepted for numbers, because path and query
 -- parameters arrive as strings.
-CREATE FUNCTION stockking.arg_text(args jsonb, key text, required boolean DEFAULT true) RETURNS text
+CREATE FUNCTION stockking.arg_value(args jsonb, key text, required boolean DEFAULT true) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE
     AS $$
 DECLARE
@@ -238,6 +238,21 @@ BEGIN
         END IF;
         RETURN NULL;
     END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION stockking.arg_value(jsonb, text, boolean) IS
+    'a field of an api argument object, NULL when absent or JSON null; 22023 when args is not an object or a required field is missing';
+
+CREATE FUNCTION stockking.arg_text(args jsonb, key text, required boolean DEFAULT true) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    v jsonb := stockking.arg_value(args, key, required);
+BEGIN
+    IF v IS NULL THEN
+        RETURN NULL;
+    END IF;
     IF jsonb_typeof(v) = 'string' THEN
         RETURN v #>> '{}';
     END IF;
@@ -245,6 +260,27 @@ BEGIN
         RETURN v::text;
     END IF;
     RAISE EXCEPTION 'field "%" must be a string', key USING ERRCODE = '22023';
+END
+$$;
+
+-- args.key as a boolean: JSON true/false, or the strings "true"/"false"
+-- (query parameters arrive as strings); 22023 otherwise.
+CREATE FUNCTION stockking.arg_bool(args jsonb, key text, required boolean DEFAULT true) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+DECLARE
+    v jsonb := stockking.arg_value(args, key, required);
+BEGIN
+    IF v IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(v) = 'boolean' THEN
+        RETURN v::text::boolean;
+    END IF;
+    IF jsonb_typeof(v) = 'string' AND lower(v #>> '{}') IN ('true', 'false') THEN
+        RETURN lower(v #>> '{}')::boolean;
+    END IF;
+    RAISE EXCEPTION 'field "%" must be true or false', key USING ERRCODE = '22023';
 END
 $$;
 

@@ -12,33 +12,6 @@ INSERT INTO stockking.error_code VALUES
      'the family requires a parent''s approval of trades: send the order with a written "reason"'),
     ('SK211', 409, 'trade_request_decided', 'the trade request was approved or rejected already');
 
--- args.key as a boolean: JSON true/false, or the strings "true"/"false"
--- (query parameters arrive as strings); 22023 otherwise.
-CREATE FUNCTION stockking.arg_bool(args jsonb, key text, required boolean DEFAULT true) RETURNS boolean
-    LANGUAGE plpgsql IMMUTABLE
-    AS $$
-DECLARE
-    v jsonb := args -> key;
-BEGIN
-    IF jsonb_typeof(args) IS DISTINCT FROM 'object' THEN
-        RAISE EXCEPTION 'arguments must be a JSON object' USING ERRCODE = '22023';
-    END IF;
-    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
-        IF required THEN
-            RAISE EXCEPTION 'field "%" is required', key USING ERRCODE = '22023';
-        END IF;
-        RETURN NULL;
-    END IF;
-    IF jsonb_typeof(v) = 'boolean' THEN
-        RETURN v::text::boolean;
-    END IF;
-    IF jsonb_typeof(v) = 'string' AND lower(v #>> '{}') IN ('true', 'false') THEN
-        RETURN lower(v #>> '{}')::boolean;
-    END IF;
-    RAISE EXCEPTION 'field "%" must be true or false', key USING ERRCODE = '22023';
-END
-$$;
-
 -- A parent of the row's family (read and decide), or ADMIN.
 CREATE FUNCTION stockking.is_family_parent(row_family uuid) RETURNS boolean
     LANGUAGE sql STABLE
