@@ -135,8 +135,8 @@ static sk_stmt s_sandbox_insert = {
 static void
 sandbox_transfer(const sk_transfer *t, sk_transfer_result *r)
 {
-	Datum		v[4] = {sk_text_datum(t->idempotency_key), sk_text_datum(t->child_id), Int64GetDatum(t->amount),
-	sk_text_datum(t->currency)};
+	Datum		v[4] = {CStringGetTextDatum(t->idempotency_key), CStringGetTextDatum(t->child_id), Int64GetDatum(t->amount),
+	CStringGetTextDatum(t->currency)};
 	char	   *scripted = NULL;
 
 	r->retryable = false;
@@ -152,7 +152,7 @@ sandbox_transfer(const sk_transfer *t, sk_transfer_result *r)
 		return;
 	}
 	{
-		Datum		w[1] = {sk_text_datum(t->child_id)};
+		Datum		w[1] = {CStringGetTextDatum(t->child_id)};
 
 		sk_exec(&s_sandbox_rule, w, NULL, false, 1);
 		if (SPI_processed == 1)
@@ -296,23 +296,23 @@ attempt_payment(int64 payment_id)
 
 	outcome = r.outcome == SK_PAY_SUCCEEDED ? "SUCCEEDED" : r.outcome == SK_PAY_FAILED ? "FAILED" : "UNKNOWN";
 	{
-		Datum		a[8] = {Int64GetDatum(payment_id), sk_text_datum(family_id), sk_text_datum(t.child_id),
-			Int32GetDatum(n), sk_text_datum(outcome), BoolGetDatum(r.retryable || r.outcome == SK_PAY_UNKNOWN),
-		r.provider_ref ? sk_text_datum(r.provider_ref) : (Datum) 0, r.error ? sk_text_datum(r.error) : (Datum) 0};
+		Datum		a[8] = {Int64GetDatum(payment_id), CStringGetTextDatum(family_id), CStringGetTextDatum(t.child_id),
+			Int32GetDatum(n), CStringGetTextDatum(outcome), BoolGetDatum(r.retryable || r.outcome == SK_PAY_UNKNOWN),
+		r.provider_ref ? CStringGetTextDatum(r.provider_ref) : (Datum) 0, r.error ? CStringGetTextDatum(r.error) : (Datum) 0};
 		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', r.provider_ref ? ' ' : 'n', r.error ? ' ' : 'n'};
 
 		sk_exec(&s_attempt_insert, a, nulls, false, 0);
 	}
 	if (r.outcome == SK_PAY_SUCCEEDED)
 	{
-		Datum		u[3] = {Int64GetDatum(payment_id), Int32GetDatum(n), sk_text_datum(r.provider_ref)};
+		Datum		u[3] = {Int64GetDatum(payment_id), Int32GetDatum(n), CStringGetTextDatum(r.provider_ref)};
 
 		sk_exec(&s_payment_succeeded, u, NULL, false, 0);
 		state = "SUCCEEDED";
 	}
 	else if ((r.outcome == SK_PAY_UNKNOWN || r.retryable) && n < max_attempts)
 	{
-		Datum		u[4] = {Int64GetDatum(payment_id), Int32GetDatum(n), sk_text_datum(r.error),
+		Datum		u[4] = {Int64GetDatum(payment_id), Int32GetDatum(n), CStringGetTextDatum(r.error),
 		Int32GetDatum(backoff_minutes(n))};
 
 		sk_exec(&s_payment_retry_later, u, NULL, false, 0);
@@ -320,14 +320,14 @@ attempt_payment(int64 payment_id)
 	}
 	else
 	{
-		Datum		u[3] = {Int64GetDatum(payment_id), Int32GetDatum(n), sk_text_datum(r.error)};
+		Datum		u[3] = {Int64GetDatum(payment_id), Int32GetDatum(n), CStringGetTextDatum(r.error)};
 
 		sk_exec(&s_payment_failed, u, NULL, false, 0);
 		state = "FAILED";
 	}
 	{
 		Datum		e[2] = {Int64GetDatum(payment_id),
-		sk_text_datum(strcmp(state, "SUCCEEDED") == 0 ? "PaymentSucceeded" : "PaymentFailed")};
+		CStringGetTextDatum(strcmp(state, "SUCCEEDED") == 0 ? "PaymentSucceeded" : "PaymentFailed")};
 
 		sk_exec(&s_payment_event, e, NULL, false, 1);
 	}
@@ -412,7 +412,7 @@ bp_text(int64 bp)
 static bool
 load_goal(int64 id, const char *child_id, goal_row *g)
 {
-	Datum		v[2] = {Int64GetDatum(id), child_id ? sk_text_datum(child_id) : (Datum) 0};
+	Datum		v[2] = {Int64GetDatum(id), child_id ? CStringGetTextDatum(child_id) : (Datum) 0};
 	char		nulls[2] = {' ', child_id ? ' ' : 'n'};
 	bool		isnull;
 
@@ -895,7 +895,7 @@ stockking_create_allowance_goal(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
-		Datum		v[1] = {sk_text_datum(child_id)};
+		Datum		v[1] = {CStringGetTextDatum(child_id)};
 
 		/* row-level security: a parent sees the members of the family only */
 		sk_exec(&s_child, v, NULL, false, 1);
@@ -909,7 +909,7 @@ stockking_create_allowance_goal(PG_FUNCTION_ARGS)
 					 errmsg("user %s is not a child", child_id)));
 	}
 	{
-		Datum		v[2] = {sk_text_datum(child_id), Int32GetDatum((int32) season)};
+		Datum		v[2] = {CStringGetTextDatum(child_id), Int32GetDatum((int32) season)};
 		char		nulls[2] = {' ', has_season ? ' ' : 'n'};
 
 		sk_exec(&s_child_account, v, nulls, false, 1);
@@ -929,7 +929,7 @@ stockking_create_allowance_goal(PG_FUNCTION_ARGS)
 
 		memset(nulls, ' ', sizeof(nulls));
 		v[0] = Int64GetDatum(account_id);
-		v[1] = sk_text_datum(uid);
+		v[1] = CStringGetTextDatum(uid);
 		v[2] = BoolGetDatum(f.conversion);
 		v[3] = Int64GetDatum(f.target_bp);
 		v[4] = Int64GetDatum(f.reward);
@@ -938,7 +938,7 @@ stockking_create_allowance_goal(PG_FUNCTION_ARGS)
 		v[7] = Int64GetDatum(f.limit);
 		v[8] = Int32GetDatum((int32) f.max_requests);
 		v[9] = BoolGetDatum(f.active);
-		v[10] = f.title ? sk_text_datum(f.title) : (Datum) 0;
+		v[10] = f.title ? CStringGetTextDatum(f.title) : (Datum) 0;
 		nulls[10] = f.title ? ' ' : 'n';
 		v[11] = DateADTGetDatum(pos.clock);
 		nulls[11] = pos.clock_null ? 'n' : ' ';
@@ -1022,7 +1022,7 @@ stockking_update_allowance_goal(PG_FUNCTION_ARGS)
 	{
 		Datum		v[9] = {Int64GetDatum(id), Int64GetDatum(cur.target_bp), Int64GetDatum(cur.reward),
 			Int64GetDatum(cur.ratio_micros), Int64GetDatum(cur.cap), Int64GetDatum(cur.limit),
-		Int32GetDatum((int32) cur.max_requests), BoolGetDatum(cur.active), cur.title ? sk_text_datum(cur.title) : (Datum) 0};
+		Int32GetDatum((int32) cur.max_requests), BoolGetDatum(cur.active), cur.title ? CStringGetTextDatum(cur.title) : (Datum) 0};
 		char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', cur.title ? ' ' : 'n'};
 
 		sk_exec(&s_goal_update, v, nulls, false, 0);
@@ -1109,9 +1109,9 @@ stockking_request_allowance(PG_FUNCTION_ARGS)
 		char		nulls[12];
 
 		memset(nulls, ' ', sizeof(nulls));
-		v[0] = sk_text_datum(g.family_id);
+		v[0] = CStringGetTextDatum(g.family_id);
 		v[1] = Int64GetDatum(g.id);
-		v[2] = sk_text_datum(g.child_id);
+		v[2] = CStringGetTextDatum(g.child_id);
 		v[3] = Int64GetDatum(g.account_id);
 		v[4] = Int64GetDatum(e.amount);
 		v[5] = Int64GetDatum(e.return_micros);
@@ -1120,7 +1120,7 @@ stockking_request_allowance(PG_FUNCTION_ARGS)
 		v[8] = Int64GetDatum(e.pos.twr_index);
 		v[9] = Int64GetDatum(e.pos.total_value);
 		v[10] = Int64GetDatum(e.pos.net_contribution);
-		v[11] = note ? sk_text_datum(note) : (Datum) 0;
+		v[11] = note ? CStringGetTextDatum(note) : (Datum) 0;
 		nulls[11] = note ? ' ' : 'n';
 		sk_exec(&s_request_insert, v, nulls, false, 1);
 		request_id = sk_get_int64(0, 1, NULL);
@@ -1226,14 +1226,14 @@ stockking_approve_allowance_request(PG_FUNCTION_ARGS)
 				 errdetail("A request is approved or rejected once.")));
 	if (strcmp(status, "PENDING") == 0)
 	{
-		Datum		v[2] = {Int64GetDatum(id), sk_text_datum(uid)};
+		Datum		v[2] = {Int64GetDatum(id), CStringGetTextDatum(uid)};
 		int64		payment_id;
 
 		sk_exec(&s_request_approve, v, NULL, false, 0);
 		sk_exec(&s_goal_restart, v, NULL, false, 0);
-		v[1] = sk_text_datum("AllowanceApproved");
+		v[1] = CStringGetTextDatum("AllowanceApproved");
 		sk_exec(&s_decision_event, v, NULL, false, 1);
-		v[1] = sk_text_datum(current_provider());
+		v[1] = CStringGetTextDatum(current_provider());
 		sk_exec(&s_payment_insert, v, NULL, false, 1);
 		if (SPI_processed != 1)
 			elog(ERROR, "allowance request " INT64_FORMAT " has a payment already", id);
@@ -1287,10 +1287,10 @@ stockking_reject_allowance_request(PG_FUNCTION_ARGS)
 				 errdetail("A request is approved or rejected once.")));
 	if (strcmp(status, "PENDING") == 0)
 	{
-		Datum		v[3] = {Int64GetDatum(id), sk_text_datum(uid), sk_text_datum(reason)};
+		Datum		v[3] = {Int64GetDatum(id), CStringGetTextDatum(uid), CStringGetTextDatum(reason)};
 
 		sk_exec(&s_request_reject, v, NULL, false, 0);
-		v[1] = sk_text_datum("AllowanceRejected");
+		v[1] = CStringGetTextDatum("AllowanceRejected");
 		sk_exec(&s_decision_event, v, NULL, false, 1);
 	}
 	result = request_json(id);

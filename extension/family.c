@@ -53,12 +53,6 @@ static const char link_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 #define MAX_TEXT_CHARS 500
 
-Datum
-sk_text_datum(const char *s)
-{
-	return CStringGetTextDatum(s);
-}
-
 static sk_stmt s_emit = {
 	"SELECT stockking.emit_event($1::uuid, $2::uuid, $3, $4, $5::jsonb)",
 	5, {T, T, T, T, T}
@@ -67,8 +61,8 @@ static sk_stmt s_emit = {
 void
 sk_emit(const char *user_id, const char *family_id, const char *audience, const char *type, const char *payload)
 {
-	Datum		v[5] = {sk_text_datum(user_id), sk_text_datum(family_id), sk_text_datum(audience), sk_text_datum(type),
-	sk_text_datum(payload)};
+	Datum		v[5] = {CStringGetTextDatum(user_id), CStringGetTextDatum(family_id), CStringGetTextDatum(audience), CStringGetTextDatum(type),
+	CStringGetTextDatum(payload)};
 
 	sk_exec(&s_emit, v, NULL, false, 1);
 }
@@ -83,7 +77,7 @@ sk_set_local(const char *name, const char *value)
 {
 	const char *old = GetConfigOption(name, true, false);
 	char	   *saved = old ? pstrdup(old) : NULL;
-	Datum		v[2] = {sk_text_datum(name), sk_text_datum(value ? value : "")};
+	Datum		v[2] = {CStringGetTextDatum(name), CStringGetTextDatum(value ? value : "")};
 
 	sk_exec(&s_set_config, v, NULL, false, 1);
 	return saved;
@@ -291,7 +285,7 @@ stockking_link_family(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
-		Datum		v[1] = {sk_text_datum(code)};
+		Datum		v[1] = {CStringGetTextDatum(code)};
 
 		sk_exec(&s_code_owner, v, NULL, false, 1);
 		if (SPI_processed != 1)
@@ -301,7 +295,7 @@ stockking_link_family(PG_FUNCTION_ARGS)
 		child_id = sk_get_text(0, 1);
 	}
 	{
-		Datum		v[2] = {sk_text_datum(uid), sk_text_datum(child_id)};
+		Datum		v[2] = {CStringGetTextDatum(uid), CStringGetTextDatum(child_id)};
 
 		sk_exec(&s_lock_users, v, NULL, false, 2);
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -334,16 +328,16 @@ stockking_link_family(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_SK_ALREADY_LINKED),
 				 errmsg("you and %s are in one family already", child_name)));
 	{
-		Datum		v[2] = {sk_text_datum(parent_family), sk_text_datum(child_family)};
+		Datum		v[2] = {CStringGetTextDatum(parent_family), CStringGetTextDatum(child_family)};
 
 		sk_exec(&s_lock_families, v, NULL, false, 0);
 	}
 	{
-		Datum		v[1] = {sk_text_datum(parent_family)};
+		Datum		v[1] = {CStringGetTextDatum(parent_family)};
 
 		sk_exec(&s_member_count, v, NULL, false, 1);
 		parent_members = sk_get_int64(0, 1, NULL);
-		v[0] = sk_text_datum(child_family);
+		v[0] = CStringGetTextDatum(child_family);
 		sk_exec(&s_member_count, v, NULL, false, 1);
 		child_members = sk_get_int64(0, 1, NULL);
 	}
@@ -360,7 +354,7 @@ stockking_link_family(PG_FUNCTION_ARGS)
 	}
 
 	{
-		Datum		v[2] = {sk_text_datum(from), sk_text_datum(to)};
+		Datum		v[2] = {CStringGetTextDatum(from), CStringGetTextDatum(to)};
 
 		sk_exec(&s_merge_settings, v, NULL, false, 0);
 		sk_exec(&s_merge_notices, v, NULL, false, 0);
@@ -380,7 +374,7 @@ stockking_link_family(PG_FUNCTION_ARGS)
 	{
 		StringInfoData sql;
 		Oid			types[2] = {T, T};
-		Datum		v[2] = {sk_text_datum(from), sk_text_datum(to)};
+		Datum		v[2] = {CStringGetTextDatum(from), CStringGetTextDatum(to)};
 		int			rc;
 
 		initStringInfo(&sql);
@@ -394,18 +388,18 @@ stockking_link_family(PG_FUNCTION_ARGS)
 			sk_set_local("session_replication_role", "origin");
 	}
 	{
-		Datum		v[1] = {sk_text_datum(from)};
+		Datum		v[1] = {CStringGetTextDatum(from)};
 
 		sk_exec(&s_delete_family, v, NULL, false, 0);
 	}
 	{
-		Datum		v[5] = {sk_text_datum(child_id), sk_text_datum(to), sk_text_datum(uid), sk_text_datum(parent_name),
-		sk_text_datum(child_name)};
+		Datum		v[5] = {CStringGetTextDatum(child_id), CStringGetTextDatum(to), CStringGetTextDatum(uid), CStringGetTextDatum(parent_name),
+		CStringGetTextDatum(child_name)};
 
 		sk_exec(&s_linked_event, v, NULL, false, 1);
 	}
 	{
-		Datum		v[1] = {sk_text_datum(to)};
+		Datum		v[1] = {CStringGetTextDatum(to)};
 
 		result = sk_exec_jsonb(&s_family_json, v, NULL);
 	}
@@ -428,19 +422,6 @@ static sk_stmt s_gate_setting = {
 static sk_stmt s_gate_existing_request = {
 	"SELECT id FROM stockking.trade_request WHERE user_id = $1::uuid AND client_order_id = $2",
 	2, {T, T}
-};
-static sk_stmt s_gate_existing_order = {
-	"SELECT 1 FROM stockking.orders WHERE user_id = $1::uuid AND client_order_id = $2",
-	2, {T, T}
-};
-static sk_stmt s_gate_account = {
-	"SELECT a.id, a.season_id, a.family_id::text, s.status, s.code FROM stockking.account a"
-	" JOIN stockking.season s ON s.id = a.season_id WHERE a.id = stockking.resolve_account($1)",
-	1, {JSONBOID}
-};
-static sk_stmt s_gate_instrument = {
-	"SELECT 1 FROM stockking.instrument WHERE symbol = upper($1)",
-	1, {T}
 };
 static sk_stmt s_gate_insert = {
 	"INSERT INTO stockking.trade_request (family_id, user_id, account_id, season_id, order_args, symbol, side, order_type,"
@@ -478,14 +459,13 @@ Datum
 stockking_trade_approval_gate(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *args = PG_GETARG_JSONB_P(0);
+	int64		account_id = PG_GETARG_INT64(1);
+	int32		season_id = PG_GETARG_INT32(2);
+	char	   *family_id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(3)));
 	const char *uid = sk_require_user();
 	const char *approved = GetConfigOption("stockking.trade_request_id", true, false);
 	char	   *reason;
 	char	   *client_order_id = NULL;
-	char	   *symbol;
-	int64		account_id;
-	int32		season_id;
-	char	   *family_id;
 	int64		request_id;
 	bool		isnull;
 	Datum		result;
@@ -496,7 +476,7 @@ stockking_trade_approval_gate(PG_FUNCTION_ARGS)
 	/* the approval of a request placing its order */
 	if (approved != NULL && approved[0] != '\0')
 	{
-		Datum		v[2] = {Int64GetDatum(pg_strtoint64(approved)), sk_text_datum(uid)};
+		Datum		v[2] = {Int64GetDatum(pg_strtoint64(approved)), CStringGetTextDatum(uid)};
 
 		sk_exec(&s_gate_approved, v, NULL, false, 1);
 		if (SPI_processed == 1)
@@ -506,7 +486,7 @@ stockking_trade_approval_gate(PG_FUNCTION_ARGS)
 		}
 	}
 	{
-		Datum		v[1] = {sk_text_datum(uid)};
+		Datum		v[1] = {CStringGetTextDatum(uid)};
 
 		sk_exec(&s_gate_setting, v, NULL, false, 1);
 		if (SPI_processed != 1 || !DatumGetBool(sk_get_datum(0, 1, &isnull)) || isnull)
@@ -516,17 +496,11 @@ stockking_trade_approval_gate(PG_FUNCTION_ARGS)
 		}
 	}
 
-	/* a repeated client_order_id finds its request (or its order) */
+	/* a repeated client_order_id finds its request (place_order found an order) */
 	if (sk_arg_text(args, "client_order_id", false, &client_order_id))
 	{
-		Datum		v[2] = {sk_text_datum(uid), sk_text_datum(client_order_id)};
+		Datum		v[2] = {CStringGetTextDatum(uid), CStringGetTextDatum(client_order_id)};
 
-		sk_exec(&s_gate_existing_order, v, NULL, false, 1);
-		if (SPI_processed == 1)
-		{
-			SPI_finish();
-			PG_RETURN_NULL();
-		}
 		sk_exec(&s_gate_existing_request, v, NULL, false, 1);
 		if (SPI_processed == 1)
 		{
@@ -546,34 +520,8 @@ stockking_trade_approval_gate(PG_FUNCTION_ARGS)
 				 errhint("Send the order again with a \"reason\": why you want to make this trade. A parent will approve or reject it.")));
 
 	{
-		Datum		v[1] = {JsonbPGetDatum(args)};
-
-		sk_exec(&s_gate_account, v, NULL, false, 1);
-		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_SK_NO_ACCOUNT),
-					 errmsg("no account for this user")));
-		account_id = sk_get_int64(0, 1, NULL);
-		season_id = (int32) sk_get_int64(0, 2, NULL);
-		family_id = sk_get_text(0, 3);
-		if (strcmp(sk_get_text(0, 4), "OPEN") != 0)
-			ereport(ERROR,
-					(errcode(MAKE_SQLSTATE('S', 'K', '0', '0', '5')),
-					 errmsg("season %s is closed", sk_get_text(0, 5))));
-	}
-	sk_arg_text(args, "symbol", true, &symbol);
-	{
-		Datum		v[1] = {sk_text_datum(symbol)};
-
-		sk_exec(&s_gate_instrument, v, NULL, false, 1);
-		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("unknown symbol \"%s\"", symbol)));
-	}
-	{
-		Datum		v[6] = {sk_text_datum(family_id), sk_text_datum(uid), Int64GetDatum(account_id),
-		Int32GetDatum(season_id), JsonbPGetDatum(args), sk_text_datum(reason)};
+		Datum		v[6] = {CStringGetTextDatum(family_id), CStringGetTextDatum(uid), Int64GetDatum(account_id),
+		Int32GetDatum(season_id), JsonbPGetDatum(args), CStringGetTextDatum(reason)};
 
 		sk_exec(&s_gate_insert, v, NULL, false, 1);
 		request_id = sk_get_int64(0, 1, NULL);
@@ -740,7 +688,7 @@ stockking_approve_trade_request(PG_FUNCTION_ARGS)
 				 errmsg("trade request " INT64_FORMAT " was rejected already", id)));
 	if (strcmp(status, "PENDING") == 0)
 	{
-		Datum		v[3] = {Int64GetDatum(id), sk_text_datum(uid), note ? sk_text_datum(note) : (Datum) 0};
+		Datum		v[3] = {Int64GetDatum(id), CStringGetTextDatum(uid), note ? CStringGetTextDatum(note) : (Datum) 0};
 		char		nulls[3] = {' ', ' ', note ? ' ' : 'n'};
 		char	   *refusal;
 		int64		order_id;
@@ -752,15 +700,15 @@ stockking_approve_trade_request(PG_FUNCTION_ARGS)
 			Datum		w[2] = {Int64GetDatum(id), Int64GetDatum(order_id)};
 
 			sk_exec(&s_request_placed, w, NULL, false, 0);
-			w[1] = sk_text_datum("TradeRequestApproved");
+			w[1] = CStringGetTextDatum("TradeRequestApproved");
 			sk_exec(&s_decided_event, w, NULL, false, 1);
 		}
 		else
 		{
-			Datum		w[2] = {Int64GetDatum(id), sk_text_datum(refusal)};
+			Datum		w[2] = {Int64GetDatum(id), CStringGetTextDatum(refusal)};
 
 			sk_exec(&s_request_refused, w, NULL, false, 0);
-			w[1] = sk_text_datum("TradeRequestRejected");
+			w[1] = CStringGetTextDatum("TradeRequestRejected");
 			sk_exec(&s_decided_event, w, NULL, false, 1);
 		}
 	}
@@ -802,11 +750,11 @@ stockking_reject_trade_request(PG_FUNCTION_ARGS)
 				 errmsg("trade request " INT64_FORMAT " was approved already", id)));
 	if (strcmp(status, "PENDING") == 0)
 	{
-		Datum		v[3] = {Int64GetDatum(id), sk_text_datum(uid), reason ? sk_text_datum(reason) : (Datum) 0};
+		Datum		v[3] = {Int64GetDatum(id), CStringGetTextDatum(uid), reason ? CStringGetTextDatum(reason) : (Datum) 0};
 		char		nulls[3] = {' ', ' ', reason ? ' ' : 'n'};
 
 		sk_exec(&s_request_reject, v, nulls, false, 0);
-		v[1] = sk_text_datum("TradeRequestRejected");
+		v[1] = CStringGetTextDatum("TradeRequestRejected");
 		sk_exec(&s_decided_event, v, NULL, false, 1);
 	}
 	{

@@ -72,7 +72,6 @@ extern int32 sk_level_for_xp(int64 xp);
 extern int64 sk_xp_for_level(int32 level);
 
 /* SPI helpers (family.c) */
-extern Datum sk_text_datum(const char *s);
 /* write an event to the outbox (stockking.emit_event); payload is JSON text */
 extern void sk_emit(const char *user_id, const char *family_id, const char *audience, const char *type,
 					const char *payload);

@@ -160,7 +160,7 @@ typedef struct progress_ctx
 static void
 award_badge(progress_ctx *c, const char *badge)
 {
-	Datum		v[3] = {sk_text_datum(c->user_id), sk_text_datum(c->family_id), sk_text_datum(badge)};
+	Datum		v[3] = {CStringGetTextDatum(c->user_id), CStringGetTextDatum(c->family_id), CStringGetTextDatum(badge)};
 
 	sk_exec(&s_badge, v, NULL, false, 0);
 	if (SPI_processed == 1)
@@ -171,7 +171,7 @@ award_badge(progress_ctx *c, const char *badge)
 static void
 advance(progress_ctx *c, const char *mission, Datum period_start, int32 value, bool add)
 {
-	Datum		v[6] = {sk_text_datum(c->user_id), sk_text_datum(c->family_id), sk_text_datum(mission), period_start,
+	Datum		v[6] = {CStringGetTextDatum(c->user_id), CStringGetTextDatum(c->family_id), CStringGetTextDatum(mission), period_start,
 	Int32GetDatum(value), BoolGetDatum(add)};
 	bool		isnull;
 
@@ -209,7 +209,7 @@ finish_progress(progress_ctx *c)
 	if (c->xp == 0)
 		return;
 	{
-		Datum		v[3] = {sk_text_datum(c->user_id), sk_text_datum(c->family_id), Int64GetDatum(c->xp)};
+		Datum		v[3] = {CStringGetTextDatum(c->user_id), CStringGetTextDatum(c->family_id), Int64GetDatum(c->xp)};
 
 		sk_exec(&s_add_xp, v, NULL, false, 1);
 		xp = sk_get_int64(0, 1, NULL);
@@ -218,7 +218,7 @@ finish_progress(progress_ctx *c)
 	after = sk_level_for_xp(xp);
 	if (after > before)
 	{
-		Datum		v[4] = {sk_text_datum(c->user_id), sk_text_datum(c->family_id), Int32GetDatum(after),
+		Datum		v[4] = {CStringGetTextDatum(c->user_id), CStringGetTextDatum(c->family_id), Int32GetDatum(after),
 		Int64GetDatum(xp)};
 
 		sk_exec(&s_level_event, v, NULL, false, 1);
@@ -400,7 +400,7 @@ stockking_claim_mission(PG_FUNCTION_ARGS)
 		clock = sk_get_datum(0, 3, &clock_null);
 	}
 	{
-		Datum		v[2] = {Int64GetDatum(id), sk_text_datum(uid)};
+		Datum		v[2] = {Int64GetDatum(id), CStringGetTextDatum(uid)};
 
 		sk_exec(&s_claim_progress, v, NULL, false, 1);
 		if (SPI_processed != 1)

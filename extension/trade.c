@@ -154,12 +154,6 @@ static sk_stmt s_emit = {
 	10, {T, T, T, I8, T, T, I8, I8, T, T}
 };
 
-static Datum
-text_datum(const char *s)
-{
-	return CStringGetTextDatum(s);
-}
-
 /*
  * Tell the family (the child and the parents) about an order's change,
  * through the outbox in this transaction.  price is micro-units, or 0 for
@@ -168,9 +162,9 @@ text_datum(const char *s)
 static void
 emit_order_event(order_ctx *o, const char *type, const char *status, int64 price, const char *reason)
 {
-	Datum		v[10] = {text_datum(o->user_id), text_datum(o->family_id), text_datum(type), Int64GetDatum(o->order_id),
-		text_datum(o->symbol), text_datum(o->buy ? "BUY" : "SELL"), Int64GetDatum(o->quantity), Int64GetDatum(price),
-	text_datum(status), reason ? text_datum(reason) : (Datum) 0};
+	Datum		v[10] = {CStringGetTextDatum(o->user_id), CStringGetTextDatum(o->family_id), CStringGetTextDatum(type), Int64GetDatum(o->order_id),
+		CStringGetTextDatum(o->symbol), CStringGetTextDatum(o->buy ? "BUY" : "SELL"), Int64GetDatum(o->quantity), Int64GetDatum(price),
+	CStringGetTextDatum(status), reason ? CStringGetTextDatum(reason) : (Datum) 0};
 	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', price ? ' ' : 'n', ' ', reason ? ' ' : 'n'};
 
 	sk_exec(&s_emit, v, nulls, false, 1);
@@ -204,15 +198,15 @@ execute_fill(order_ctx *o, int64 price, DateADT bar_date)
 
 	if (o->buy)
 	{
-		Datum		hv[6] = {Int64GetDatum(o->account_id), text_datum(o->symbol), text_datum(o->family_id),
-		text_datum(o->user_id), Int64GetDatum(q), Int64GetDatum(gross + fee)};
+		Datum		hv[6] = {Int64GetDatum(o->account_id), CStringGetTextDatum(o->symbol), CStringGetTextDatum(o->family_id),
+		CStringGetTextDatum(o->user_id), Int64GetDatum(q), Int64GetDatum(gross + fee)};
 
 		sk_exec(&s_holding_buy, hv, NULL, false, 0);
 		cash_delta = -(gross + fee);
 	}
 	else
 	{
-		Datum		gv[2] = {Int64GetDatum(o->account_id), text_datum(o->symbol)};
+		Datum		gv[2] = {Int64GetDatum(o->account_id), CStringGetTextDatum(o->symbol)};
 		int64		held;
 		int64		cost_basis;
 		int64		cost_out;
@@ -231,7 +225,7 @@ execute_fill(order_ctx *o, int64 price, DateADT bar_date)
 		else
 			cost_out = (int64) (((int128) cost_basis * q + held / 2) / held);
 		{
-			Datum		sv[6] = {Int64GetDatum(o->account_id), text_datum(o->symbol), Int64GetDatum(q),
+			Datum		sv[6] = {Int64GetDatum(o->account_id), CStringGetTextDatum(o->symbol), Int64GetDatum(q),
 			Int64GetDatum(o->reserved_quantity), Int64GetDatum(cost_out), Int64GetDatum(proceeds - cost_out)};
 
 			sk_exec(&s_holding_sell, sv, NULL, false, 0);
@@ -240,16 +234,16 @@ execute_fill(order_ctx *o, int64 price, DateADT bar_date)
 	}
 
 	{
-		Datum		fv[12] = {Int64GetDatum(o->order_id), Int64GetDatum(o->account_id), text_datum(o->family_id),
-			text_datum(o->user_id), text_datum(o->symbol), text_datum(side), Int64GetDatum(q), Int64GetDatum(price),
+		Datum		fv[12] = {Int64GetDatum(o->order_id), Int64GetDatum(o->account_id), CStringGetTextDatum(o->family_id),
+			CStringGetTextDatum(o->user_id), CStringGetTextDatum(o->symbol), CStringGetTextDatum(side), Int64GetDatum(q), Int64GetDatum(price),
 		Int64GetDatum(gross), Int64GetDatum(fee), Int64GetDatum(tax), DateADTGetDatum(bar_date)};
 
 		sk_exec(&s_fill_insert, fv, NULL, false, 1);
 		fill_id = sk_get_int64(0, 1, NULL);
 	}
 	{
-		Datum		lv[10] = {Int64GetDatum(o->account_id), text_datum(o->family_id), text_datum(o->user_id),
-			text_datum(side), Int64GetDatum(o->buy ? -gross : gross), Int64GetDatum(fee),
+		Datum		lv[10] = {Int64GetDatum(o->account_id), CStringGetTextDatum(o->family_id), CStringGetTextDatum(o->user_id),
+			CStringGetTextDatum(side), Int64GetDatum(o->buy ? -gross : gross), Int64GetDatum(fee),
 			Int64GetDatum(o->order_id), Int64GetDatum(fill_id), DateADTGetDatum(bar_date),
 		Int64GetDatum(tax)};
 
@@ -284,12 +278,12 @@ release_order(order_ctx *o, const char *status, const char *reason)
 	}
 	if (o->reserved_quantity != 0)
 	{
-		Datum		hv[3] = {Int64GetDatum(o->account_id), text_datum(o->symbol), Int64GetDatum(-o->reserved_quantity)};
+		Datum		hv[3] = {Int64GetDatum(o->account_id), CStringGetTextDatum(o->symbol), Int64GetDatum(-o->reserved_quantity)};
 
 		sk_exec(&s_holding_reserve, hv, NULL, false, 0);
 	}
 	{
-		Datum		ov[3] = {Int64GetDatum(o->order_id), text_datum(status), text_datum(reason)};
+		Datum		ov[3] = {Int64GetDatum(o->order_id), CStringGetTextDatum(status), CStringGetTextDatum(reason)};
 
 		sk_exec(&s_order_close, ov, NULL, false, 0);
 	}
@@ -320,7 +314,7 @@ check_funds(int64 need, int64 free_cash, order_ctx *o, const char *currency, con
 static void
 check_holding(order_ctx *o)
 {
-	Datum		v[2] = {Int64GetDatum(o->account_id), text_datum(o->symbol)};
+	Datum		v[2] = {Int64GetDatum(o->account_id), CStringGetTextDatum(o->symbol)};
 	int64		free_qty = 0;
 
 	sk_exec(&s_holding_get, v, NULL, false, 1);
@@ -473,25 +467,6 @@ stockking_place_order(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* BEGIN parent approval of trades (extension/family.c, sql/60_family.sql) */
-	{
-		static sk_stmt s_gate = {"SELECT stockking.trade_approval_gate($1)", 1, {JSONBOID}};
-		Datum		v[1] = {JsonbPGetDatum(args)};
-		bool		gate_null;
-		Datum		gate;
-
-		/* NULL: go on; otherwise the trade request a parent must approve */
-		sk_exec(&s_gate, v, NULL, false, 1);
-		gate = sk_get_datum(0, 1, &gate_null);
-		if (!gate_null)
-		{
-			result = SPI_datumTransfer(gate, false, -1);
-			SPI_finish();
-			PG_RETURN_DATUM(result);
-		}
-	}
-	/* END parent approval of trades */
-
 	/* the account, then the season's clock lock, then the account's row lock */
 	{
 		Datum		v[1] = {JsonbPGetDatum(args)};
@@ -525,7 +500,7 @@ stockking_place_order(PG_FUNCTION_ARGS)
 	/* a repeated client_order_id returns the first order, or is refused */
 	if (client_order_id != NULL)
 	{
-		Datum		v[2] = {text_datum(uid), text_datum(client_order_id)};
+		Datum		v[2] = {CStringGetTextDatum(uid), CStringGetTextDatum(client_order_id)};
 
 		sk_exec(&s_existing, v, NULL, false, 1);
 		if (SPI_processed == 1)
@@ -559,7 +534,7 @@ stockking_place_order(PG_FUNCTION_ARGS)
 
 	/* the instrument and its market's rules */
 	{
-		Datum		v[1] = {text_datum(symbol)};
+		Datum		v[1] = {CStringGetTextDatum(symbol)};
 
 		sk_exec(&s_instrument, v, NULL, false, 1);
 		if (SPI_processed != 1)
@@ -583,7 +558,7 @@ stockking_place_order(PG_FUNCTION_ARGS)
 	}
 	if (has_limit)
 	{
-		Datum		v[2] = {text_datum(market_code), Int64GetDatum(limit_price)};
+		Datum		v[2] = {CStringGetTextDatum(market_code), Int64GetDatum(limit_price)};
 		int64		tick;
 
 		sk_exec(&s_tick, v, NULL, false, 1);
@@ -593,6 +568,30 @@ stockking_place_order(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_SK_OFF_TICK),
 					 errmsg("limit price %s is not a multiple of the tick %s", format_micros(limit_price),
 							format_micros(tick))));
+	}
+
+	/*
+	 * Parent approval of trades (extension/family.c): once the order is
+	 * known to be well formed, a family that asks for approval gets a trade
+	 * request instead of an order.  NULL: go on.
+	 */
+	{
+		static sk_stmt s_gate = {
+			"SELECT stockking.trade_approval_gate($1, $2, $3, $4::uuid)", 4, {JSONBOID, I8, I4, T}
+		};
+		Datum		v[4] = {JsonbPGetDatum(args), Int64GetDatum(account_id), Int32GetDatum(season_id),
+		CStringGetTextDatum(family_id)};
+		bool		gate_null;
+		Datum		gate;
+
+		sk_exec(&s_gate, v, NULL, false, 1);
+		gate = sk_get_datum(0, 1, &gate_null);
+		if (!gate_null)
+		{
+			result = SPI_datumTransfer(gate, false, -1);
+			SPI_finish();
+			PG_RETURN_DATUM(result);
+		}
 	}
 
 	o.account_id = account_id;
@@ -606,7 +605,7 @@ stockking_place_order(PG_FUNCTION_ARGS)
 
 	if (market)
 	{
-		Datum		v[2] = {text_datum(symbol), DateADTGetDatum(clock)};
+		Datum		v[2] = {CStringGetTextDatum(symbol), DateADTGetDatum(clock)};
 
 		sk_exec(&s_price, v, NULL, false, 1);
 		if (SPI_processed != 1)
@@ -641,7 +640,7 @@ stockking_place_order(PG_FUNCTION_ARGS)
 	else
 	{
 		/* a resting limit sell reserves its shares */
-		Datum		rv[3] = {Int64GetDatum(account_id), text_datum(symbol), Int64GetDatum(quantity)};
+		Datum		rv[3] = {Int64GetDatum(account_id), CStringGetTextDatum(symbol), Int64GetDatum(quantity)};
 
 		check_holding(&o);
 		o.reserved_quantity = quantity;
@@ -653,16 +652,16 @@ stockking_place_order(PG_FUNCTION_ARGS)
 		char		nulls[14];
 
 		memset(nulls, ' ', sizeof(nulls));
-		iv[0] = text_datum(family_id);
-		iv[1] = text_datum(uid);
+		iv[0] = CStringGetTextDatum(family_id);
+		iv[1] = CStringGetTextDatum(uid);
 		iv[2] = Int64GetDatum(account_id);
 		iv[3] = Int32GetDatum(season_id);
-		iv[4] = client_order_id ? text_datum(client_order_id) : (Datum) 0;
+		iv[4] = client_order_id ? CStringGetTextDatum(client_order_id) : (Datum) 0;
 		nulls[4] = client_order_id ? ' ' : 'n';
-		iv[5] = text_datum(symbol);
-		iv[6] = text_datum(side);
-		iv[7] = text_datum(type);
-		iv[8] = text_datum(tif);
+		iv[5] = CStringGetTextDatum(symbol);
+		iv[6] = CStringGetTextDatum(side);
+		iv[7] = CStringGetTextDatum(type);
+		iv[8] = CStringGetTextDatum(tif);
 		iv[9] = Int64GetDatum(quantity);
 		iv[10] = Int64GetDatum(limit_price);
 		nulls[10] = has_limit ? ' ' : 'n';
@@ -714,7 +713,7 @@ stockking_cancel_order(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
-		Datum		v[2] = {Int64GetDatum(order_id), text_datum(uid)};
+		Datum		v[2] = {Int64GetDatum(order_id), CStringGetTextDatum(uid)};
 
 		sk_exec(&s_cancel_find, v, NULL, false, 1);
 		if (SPI_processed != 1)
@@ -936,7 +935,7 @@ stockking_advance_clock(PG_FUNCTION_ARGS)
 	clock = DatumGetDateADT(sk_get_datum(0, 4, &isnull));
 
 	{
-		Datum		v[3] = {text_datum(calendar), DateADTGetDatum(clock), Int32GetDatum(bars)};
+		Datum		v[3] = {CStringGetTextDatum(calendar), DateADTGetDatum(clock), Int32GetDatum(bars)};
 
 		sk_exec(&s_next_bars, v, NULL, false, 0);
 	}

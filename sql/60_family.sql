@@ -273,12 +273,14 @@ Returns {"link_code"}.  Errors: SK009 (403) not a CHILD; 28000 (401).$$;
 
 -- Parent approval of trades (extension/family.c).  The gate is called by
 -- api.place_order (extension/trade.c) before anything else is done.
-CREATE FUNCTION stockking.trade_approval_gate(args jsonb) RETURNS jsonb
+CREATE FUNCTION stockking.trade_approval_gate(args jsonb, account_id bigint, season_id integer, family_id uuid)
+    RETURNS jsonb
     AS 'MODULE_PATHNAME', 'stockking_trade_approval_gate'
     LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION stockking.trade_approval_gate(jsonb) IS
-    'called first by api.place_order: NULL to go on placing the order, or the answer to return instead -- the trade '
-    'request it recorded (trade approval on in the caller''s family); SK210 when the order has no "reason"';
+COMMENT ON FUNCTION stockking.trade_approval_gate(jsonb, bigint, integer, uuid) IS
+    'called by api.place_order once the order is checked (account, season open, symbol, lot, tick) and its account '
+    'locked: NULL to go on placing it, or the answer to return instead -- the trade request it recorded (trade approval '
+    'on in the caller''s family); SK210 when the order has no "reason"';
 
 CREATE FUNCTION api.approve_trade_request(args jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'stockking_approve_trade_request'
