@@ -11,7 +11,10 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CLUSTER = sh docker/cluster.sh
 # the e2e suites log in and trade as many users from one address: their proxy
 # runs with the limits of proxy/test/e2e.conf (test_proxy.py tests the seeds')
-TEST_ENV = STOCKKING_INSTANCE=test STOCKKING_PGPORT=55433 STOCKKING_HTTP_PORT=18080 STOCKKING_FRESH_DB=1 \
+# the test instance's ports (override to run two checkouts' tests side by side)
+TEST_PGPORT ?= 55433
+TEST_HTTP_PORT ?= 18080
+TEST_ENV = STOCKKING_INSTANCE=test STOCKKING_PGPORT=$(TEST_PGPORT) STOCKKING_HTTP_PORT=$(TEST_HTTP_PORT) STOCKKING_FRESH_DB=1 \
 	STOCKKING_PROXY_EXTRA_CONF=$(CURDIR)/proxy/test/e2e.conf
 
 .PHONY: all deps build install run stop psql test test-regress test-e2e bench clean
