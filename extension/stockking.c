@@ -15,6 +15,7 @@
  *	    missions.c       missions, badges, XP and levels (the fill trigger)
  *	    ledger_parse.c   the Korean pocket-money sentence parser
  *	    ledger_import.c  bank and card CSV imports
+ *	    restore.c        knowing that a dump is being restored
  */
 #include "postgres.h"
 

@@ -70,6 +70,9 @@ extern bool sk_arg_micros(Jsonb *args, const char *key, bool required, int64 *ou
 extern const char *sk_require_user(void);
 extern bool sk_is_admin(void);
 
+/* A COPY is loading rows as they were dumped (restore.c) */
+extern bool sk_restoring(void);
+
 /* Prepared SPI statements, planned once per backend and kept */
 typedef struct sk_stmt
 {

@@ -60,6 +60,15 @@ END
 $$;
 COMMENT ON FUNCTION stockking.require_user() IS 'the calling user''s id; raises 28000 (HTTP 401) when anonymous';
 
+-- Restores.  pg_restore (or psql reading a plain dump) loads every table's
+-- rows with COPY after CREATE EXTENSION has made the tables and triggers; the
+-- dump already holds the rows a trigger would derive, so triggers that derive
+-- rows are declared WHEN (NOT stockking.restoring()) (extension/restore.c).
+CREATE FUNCTION stockking.restoring() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'stockking_restoring' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION stockking.restoring() IS
+    'true while the top-level statement is a COPY (a restore from pg_dump, or a bulk load): triggers that derive rows skip, because the dump carries the derived rows too';
+
 -- Errors.  Every error a user can reach has a stable SQLSTATE; the proxy maps
 -- it to an HTTP status with this table (exact code before class).
 CREATE TABLE stockking.error_code (
