@@ -10,6 +10,9 @@
 #   cluster.sh restart-pg      restart PostgreSQL alone (the proxy reconnects by itself)
 #   cluster.sh rotate-secret   a new token secret: the current one becomes the
 #                         previous (still verifying), the proxy reloads (SIGHUP)
+#   cluster.sh backup [FILE]   pg_dump the database (default: .run/<instance>/backups/)
+#   cluster.sh restore FILE    init (once) and start PostgreSQL, restore a backup
+#                         into a new database, upgrade it, start the proxy
 #   cluster.sh stop       stop the proxy and PostgreSQL (both cleanly)
 #   cluster.sh psql [...] psql on the database as its owner
 #   cluster.sh env        print the connection settings (PGHOST ...) as shell
@@ -117,16 +120,36 @@ start_pg() {
     as_server "$PGBIN/pg_ctl" -D "$PGDATA" -l "$DIR/postgresql.log" -w -t 60 start >/dev/null
 }
 
+db_exists() {
+    psql_owner -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1
+}
+
+drop_db() {
+    psql_owner -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+    # pg_cron's scheduler stops when its database is dropped: restart so
+    # that it starts again on the new one
+    as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$DIR/postgresql.log" >/dev/null
+}
+
+ext_version() {
+    psql_owner -d "$DB" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'stockking'"
+}
+
 setup_db() {
     if [ "${STOCKKING_FRESH_DB:-0}" = 1 ]; then
-        psql_owner -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-        # pg_cron's scheduler stops when its database is dropped: restart
-        # so that it starts again on the new one
-        as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$DIR/postgresql.log" >/dev/null
+        drop_db
     fi
-    if ! psql_owner -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
+    if ! db_exists; then
         psql_owner -d postgres -c "CREATE DATABASE $DB"
     fi
+    configure_db
+}
+
+# The database's extensions at the installed version (an older one is
+# upgraded in place: ALTER EXTENSION ... UPDATE keeps every row), the
+# proxy's role, the scheduled jobs and the market data.  Idempotent.
+configure_db() {
+    before=$(ext_version)
     # The market data is copied where the server user can read it.
     mkdir -p "$DIR/market-data"
     cp "$TOP"/data/*.csv "$DIR/market-data/"
@@ -150,6 +173,53 @@ DO \$\$ BEGIN PERFORM stockking.install_jobs(); END \$\$;
 SELECT 'cluster: market data ' || string_agg(format('%s %s bars (%s..%s)', k, v->>'rows', v->>'first', v->>'last'), ', ' ORDER BY k)
   FROM jsonb_each(stockking.load_market_data('$DIR/market-data')) AS e(k, v);
 EOF
+    after=$(ext_version)
+    if [ -n "$before" ] && [ "$before" != "$after" ]; then
+        echo "cluster: extension stockking upgraded in place from $before to $after"
+    fi
+}
+
+# A backup: pg_dump's custom format of the whole database.  Every table of
+# the extension that holds data is registered for it (sql/97_dump.sql); the
+# file name carries the extension's version, which a restore installs first.
+backup() {
+    mkdir -p "$DIR/backups"
+    file=${1:-$DIR/backups/stockking-$(ext_version)-$(date -u +%Y%m%dT%H%M%SZ).dump}
+    "$PGBIN/pg_dump" -h "$DIR" -p "$PGPORT" -U stockking -d "$DB" -Fc -f "$file"
+    echo "cluster: backup written to $file"
+}
+
+# Restore a backup into this instance's database, which must not exist
+# (STOCKKING_FRESH_DB=1 replaces it).  The extension is created at the
+# backup's version (from its file name, or STOCKKING_RESTORE_VERSION), the
+# rows are restored in one transaction, then the extension is upgraded to the
+# installed version and the instance configured as by `start`.
+restore() {
+    file=$1
+    [ -f "$file" ] || { echo "cluster: no backup file $file" >&2; exit 2; }
+    if db_exists; then
+        if [ "${STOCKKING_FRESH_DB:-0}" != 1 ]; then
+            echo "cluster: the database $DB of instance $INSTANCE exists; restore into a new instance" \
+                 "(STOCKKING_INSTANCE=...) or set STOCKKING_FRESH_DB=1 to replace it" >&2
+            exit 2
+        fi
+        drop_db
+    fi
+    version=${STOCKKING_RESTORE_VERSION:-$(basename "$file" | sed -n 's/^stockking-\([0-9][0-9.]*[0-9]\)-.*/\1/p')}
+    psql_owner -d postgres -c "CREATE DATABASE $DB"
+    # Everything but the extension and its schema, which are made first at the
+    # backup's version; one transaction (the users <-> account foreign keys
+    # are checked at its commit), all or nothing.
+    "$PGBIN/pg_restore" -l "$file" | grep -v -e ' SCHEMA - stockking ' -e ' EXTENSION - stockking' \
+        -e ' COMMENT - EXTENSION stockking' -e ' COMMENT - SCHEMA stockking ' >"$DIR/restore.list"
+    psql_owner -d "$DB" -c "SET client_min_messages = warning" -c "CREATE EXTENSION pgcrypto" \
+        -c "CREATE EXTENSION stockking ${version:+VERSION '$version'}"
+    "$PGBIN/pg_restore" -h "$DIR" -p "$PGPORT" -U stockking -d "$DB" --single-transaction --exit-on-error \
+        -L "$DIR/restore.list" "$file"
+    echo "cluster: restored $file (stockking ${version:-as installed})"
+    configure_db
+    # the materialized leaderboard is not in a dump: rebuild it now
+    psql_owner -d "$DB" -tAc "SELECT stockking.refresh_leaderboard()" >/dev/null
 }
 
 secrets() {
@@ -242,6 +312,17 @@ restart-proxy)
 rotate-secret)
     rotate_secret
     ;;
+backup)
+    backup "${2:-}"
+    ;;
+restore)
+    [ -n "${2:-}" ] || { echo "usage: $0 restore FILE" >&2; exit 2; }
+    init_cluster
+    secrets
+    start_pg
+    restore "$2"
+    start_proxy
+    ;;
 restart-pg)
     # a fast restart of PostgreSQL alone; the proxy stays up and reconnects
     as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$DIR/postgresql.log" >/dev/null
@@ -261,7 +342,7 @@ env)
     echo "PGHOST=$DIR PGPORT=$PGPORT PGUSER=stockking PGDATABASE=$DB STOCKKING_HTTP=http://127.0.0.1:$HTTP_PORT"
     ;;
 *)
-    echo "usage: $0 start|restart-proxy|restart-pg|rotate-secret|stop|psql|env" >&2
+    echo "usage: $0 start|restart-proxy|restart-pg|rotate-secret|backup [FILE]|restore FILE|stop|psql|env" >&2
     exit 2
     ;;
 esac
