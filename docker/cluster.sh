@@ -6,6 +6,7 @@
 #   cluster.sh start      init (once) and start PostgreSQL, create or update
 #                         the database, the extension and the roles, load the
 #                         market data, (re)start the proxy
+#   cluster.sh start-pg   init (once) and start PostgreSQL alone (no database made)
 #   cluster.sh restart-proxy   restart the proxy alone (new binary or configuration)
 #   cluster.sh restart-pg      restart PostgreSQL alone (the proxy reconnects by itself)
 #   cluster.sh rotate-secret   a new token secret: the current one becomes the
@@ -306,6 +307,11 @@ start)
     setup_db
     start_proxy
     ;;
+start-pg)
+    init_cluster
+    secrets
+    start_pg
+    ;;
 restart-proxy)
     start_proxy
     ;;
@@ -342,7 +348,7 @@ env)
     echo "PGHOST=$DIR PGPORT=$PGPORT PGUSER=stockking PGDATABASE=$DB STOCKKING_HTTP=http://127.0.0.1:$HTTP_PORT"
     ;;
 *)
-    echo "usage: $0 start|restart-proxy|restart-pg|rotate-secret|backup [FILE]|restore FILE|stop|psql|env" >&2
+    echo "usage: $0 start|start-pg|restart-proxy|restart-pg|rotate-secret|backup [FILE]|restore FILE|stop|psql|env" >&2
     exit 2
     ;;
 esac
