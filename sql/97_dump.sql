@@ -25,6 +25,7 @@ CREATE FUNCTION stockking.restore_replace() RETURNS trigger
 DECLARE
     v_set   text;
     v_where text;
+    v_found bigint;
 BEGIN
     -- every column but the primary key's (and generated ones) from the
     -- restored row, onto the row with its primary key
@@ -37,7 +38,8 @@ BEGIN
       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
      WHERE i.indrelid = TG_RELID AND i.indisprimary;
     EXECUTE format('UPDATE %s SET %s WHERE %s', TG_RELID::regclass, v_set, v_where) USING NEW;
-    IF FOUND THEN
+    GET DIAGNOSTICS v_found = ROW_COUNT;
+    IF v_found > 0 THEN
         RETURN NULL;
     END IF;
     RETURN NEW;

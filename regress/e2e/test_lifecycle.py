@@ -214,6 +214,12 @@ def phase_upgrade(up, tag):
                             "\"type\": \"MARKET\", \"quantity\": 3}');"
                             "SELECT api.place_order('{\"season_id\": 2, \"symbol\": \"SP500\", \"side\": \"BUY\", "
                             "\"type\": \"LIMIT\", \"quantity\": 1, \"limit_price\": \"1400\", \"time_in_force\": \"GTC\"}');"))
+    # a season of the operator's (seeded seasons are overwritten on restore; this one is inserted)
+    season = int(up.psql(f"SELECT stockking.create_season('LC-{tag}', 'lifecycle {tag}', 'REPLAY', 'USD', 1000000, 'SP500', "
+                         f"DATE '2008-01-02')"))
+    up.psql(as_user(kid_id, f"SELECT api.join_season('{{\"id\": {season}}}');"
+                            f"SELECT api.place_order('{{\"season_id\": {season}, \"symbol\": \"AAPL\", \"side\": \"BUY\", "
+                            f"\"type\": \"MARKET\", \"quantity\": 10}}');"))
     pending = json.loads(up.psql(as_user(kid_id, "SELECT api.ledger_chat('{\"message\": \"어제 떡볶이 4500원 먹었어\"}');"))
                          .splitlines()[-1])
     up.psql(as_user(kid_id, f"SELECT api.ledger_chat_confirm('{{\"id\": {pending['pending']['id']}}}');"))
@@ -226,6 +232,7 @@ def phase_upgrade(up, tag):
     before_api = api_answers(sql_get)
     check("the previous release holds the child's trades, ledger and events",
           len(before_api["history"].get("items", [])) == 2 and len(before_api["ledger"].get("items", [])) == 1
+          and len(before_api["me"].get("accounts", [])) == 3
           and len(before_api["notifications"].get("items", [])) >= 2, json.dumps(before_api)[:300])
 
     # what `make run` does on a newer checkout
@@ -251,7 +258,7 @@ def phase_upgrade(up, tag):
     # new writes on upgraded data
     st, order = up.call("POST", "/v1/trading/orders", {"season_id": 2, "symbol": "SP500", "side": "BUY", "type": "MARKET",
                                                         "quantity": 1}, token=child["access_token"])
-    check("a new order after the upgrade fills and continues the order ids", st == 201 and order.get("id") == 3
+    check("a new order after the upgrade fills and continues the order ids", st == 201 and order.get("id") == 4
           and order.get("status") == "FILLED", f"{st} {order}")
     st, _ = up.call("POST", "/v1/auth/signup", {"email": mom, "password": PASSWORD, "role": "PARENT", "nickname": "엄마"})
     parent = up.login(mom)
