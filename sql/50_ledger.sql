@@ -32,9 +32,14 @@ CREATE TYPE stockking.ledger_parse_result AS (
     reasons     text[],
     question    text,
     period_from date,
-    period_to   date
+    period_to   date,
+    old_amount   bigint,
+    old_date     date,
+    old_merchant text,
+    query        text
 );
-COMMENT ON TYPE stockking.ledger_parse_result IS 'a parsed ledger sentence (see api.parse_ledger_text)';
+COMMENT ON TYPE stockking.ledger_parse_result IS
+    'a parsed ledger sentence (see api.parse_ledger_text); old_* name the entry a MODIFY or DELETE means, query what a QUERY asks';
 
 CREATE FUNCTION stockking.ledger_today() RETURNS date
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -344,7 +349,9 @@ Returns {"kind": "EXPENSE"|"INCOME", "intent": "ADD"|"MODIFY"|"DELETE"|"QUERY", 
 canonical name or null, "category": one of stockking.ledger_categories() or null, "memo": what is left of the
 sentence, "confidence": 0.05..1.00, "reasons": [code...] (amount_missing, amount_without_unit, amount_multiple,
 amount_unclear, date_not_stated, date_vague, date_previous_year, date_multiple, merchant_unknown, category_default,
-kind_assumed, nothing_to_change), "question": text to ask back or null, "period": {"from","to"} (QUERY only)}.
+kind_assumed, nothing_to_change), "question": text to ask back or null, "period": {"from","to"} and "query":
+"TOTAL"|"TOP_MERCHANT"|"TOP_CATEGORY"|"COUNT" (QUERY only), "old": {"amount","date","merchant"} (MODIFY and DELETE
+that name the entry they mean, e.g. "아까 맥날 8천원 말고 7500원이야": old 8000, today, 맥도날드; amount 7500)}.
 No amount is never guessed: amount null, reason amount_missing, a question, confidence 0.20.
 A date without a year that would be in the future is last year's; a stated future date is refused.
 Errors: 22023 (400) text missing or empty; SK103 (400) text over 500 characters; 22007 (400) bad reference_date;
