@@ -451,11 +451,14 @@ BEGIN
 END
 $$;
 CREATE TRIGGER ledger_entry_summary_insert AFTER INSERT ON stockking.ledger_entry
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stockking.ledger_entry_summary();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    WHEN (NOT stockking.restoring()) EXECUTE FUNCTION stockking.ledger_entry_summary();
 CREATE TRIGGER ledger_entry_summary_update AFTER UPDATE ON stockking.ledger_entry
-    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stockking.ledger_entry_summary();
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT
+    WHEN (NOT stockking.restoring()) EXECUTE FUNCTION stockking.ledger_entry_summary();
 CREATE TRIGGER ledger_entry_summary_delete AFTER DELETE ON stockking.ledger_entry
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stockking.ledger_entry_summary();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    WHEN (NOT stockking.restoring()) EXECUTE FUNCTION stockking.ledger_entry_summary();
 
 -- Budgets: the 80% and 100% events of the current month, once each.
 CREATE FUNCTION stockking.ledger_check_budget(p_user uuid, p_category text) RETURNS void
