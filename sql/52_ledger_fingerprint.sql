@@ -37,26 +37,27 @@ DECLARE
     v_current  integer;
 BEGIN
     LOCK TABLE stockking.ledger_entry IN SHARE ROW EXCLUSIVE MODE;
-    CREATE TEMP TABLE ledger_refingerprint ON COMMIT DROP AS
-    SELECT e.id, e.fingerprint AS old_fp, x.new_fp, x.current
-      FROM stockking.ledger_entry e
-      LEFT JOIN LATERAL (
-          SELECT stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) AS new_fp,
-                 stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) = e.fingerprint AS current
-            FROM unnest(ARRAY[e.memo, coalesce(e.merchant, ''), '']) WITH ORDINALITY AS d (d, k),
-                 generate_series(1, (SELECT count(*) FROM stockking.ledger_entry s
-                                      WHERE s.user_id = e.user_id AND s.entry_date = e.entry_date AND s.kind = e.kind
-                                        AND s.amount = e.amount AND s.fingerprint IS NOT NULL)::integer + 2) AS o (o)
-           WHERE stockking.ledger_row_fingerprint_v1(e.entry_date, e.kind, e.amount, d.d, o.o) = e.fingerprint
-              OR stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) = e.fingerprint
-           ORDER BY d.k, o.o LIMIT 1) x ON true
-     WHERE e.fingerprint IS NOT NULL;
-    UPDATE stockking.ledger_entry e SET fingerprint = r.new_fp
-      FROM pg_temp.ledger_refingerprint r
-     WHERE e.id = r.id AND r.new_fp IS NOT NULL AND NOT r.current;
-    GET DIAGNOSTICS v_replaced = ROW_COUNT;
-    SELECT count(*), count(*) FILTER (WHERE current) INTO v_checked, v_current FROM pg_temp.ledger_refingerprint;
-    DROP TABLE pg_temp.ledger_refingerprint;
+    WITH cand AS (
+        SELECT e.id, x.new_fp, coalesce(x.current, false) AS current
+          FROM stockking.ledger_entry e
+          LEFT JOIN LATERAL (
+              SELECT stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) AS new_fp,
+                     stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) = e.fingerprint AS current
+                FROM unnest(ARRAY[e.memo, coalesce(e.merchant, ''), '']) WITH ORDINALITY AS d (d, k),
+                     generate_series(1, (SELECT count(*) FROM stockking.ledger_entry s
+                                          WHERE s.user_id = e.user_id AND s.entry_date = e.entry_date AND s.kind = e.kind
+                                            AND s.amount = e.amount AND s.fingerprint IS NOT NULL)::integer + 2) AS o (o)
+               WHERE stockking.ledger_row_fingerprint_v1(e.entry_date, e.kind, e.amount, d.d, o.o) = e.fingerprint
+                  OR stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) = e.fingerprint
+               ORDER BY d.k, o.o LIMIT 1) x ON true
+         WHERE e.fingerprint IS NOT NULL),
+    upd AS (
+        UPDATE stockking.ledger_entry e SET fingerprint = c.new_fp
+          FROM cand c
+         WHERE e.id = c.id AND c.new_fp IS NOT NULL AND NOT c.current
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM cand), (SELECT count(*) FROM upd), (SELECT count(*) FROM cand WHERE current)
+      INTO v_checked, v_replaced, v_current;
     RETURN jsonb_build_object('checked', v_checked, 'replaced', v_replaced, 'current', v_current,
                               'unverified', v_checked - v_replaced - v_current);
 END
