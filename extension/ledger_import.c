@@ -1105,16 +1105,31 @@ row_parts(DateADT date, int kind, int64 amount, const char *desc, char *date_buf
 	parts[4] = desc;
 }
 
-/* the SHA-256 of a row's identity, into out (PG_SHA256_DIGEST_LENGTH bytes) */
+/*
+ * A key of a row's identity for counting its occurrences within one file:
+ * 128 bits of hash_bytes_extended, in memory only for the call (the stored
+ * fingerprint is the SHA-256 below).
+ */
 static void
-ledger_row_identity(pg_cryptohash_ctx *ctx, DateADT date, int kind, int64 amount, const char *desc, uint8 *out)
+ledger_row_identity(DateADT date, int kind, int64 amount, const char *desc, uint8 *out)
 {
 	char		date_buf[16];
 	char		amount_buf[32];
 	const char *parts[5];
+	StringInfoData id;
+	uint64		h[2];
 
 	row_parts(date, kind, amount, desc, date_buf, amount_buf, parts);
-	sha256_parts(ctx, parts, 5, out);
+	initStringInfo(&id);
+	for (int k = 1; k < 5; k++)
+	{
+		appendStringInfoString(&id, parts[k]);
+		appendStringInfoChar(&id, '\0');
+	}
+	h[0] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0));
+	h[1] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0x9E3779B97F4A7C15));
+	memcpy(out, h, 16);
+	pfree(id.data);
 }
 
 /* a row's fingerprint: the first 128 bits of the SHA-256 of its identity and occurrence */
@@ -1278,7 +1293,7 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 	ledger_dicts(&global, &family);
 
 	memset(&hctl, 0, sizeof(hctl));
-	hctl.keysize = 16;		/* the first 128 bits of the identity's SHA-256 */
+	hctl.keysize = 16;
 	hctl.entrysize = sizeof(fp_entry);
 	hctl.hcxt = CurrentMemoryContext;
 	seen = hash_create("ledger import fingerprints", 1024, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
@@ -1410,12 +1425,12 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			uint8		key[PG_SHA256_DIGEST_LENGTH];
+			uint8		key[16];
 			fp_entry   *e;
 			bool		found;
 
 			/* the row's identity, and its occurrence among equal rows of the file */
-			ledger_row_identity(fp, date, kind, amount, desc, key);
+			ledger_row_identity(date, kind, amount, desc, key);
 			e = hash_search(seen, key, HASH_ENTER, &found);
 			e->count = found ? e->count + 1 : 1;
 
