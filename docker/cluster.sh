@@ -122,9 +122,14 @@ setup_db() {
     if ! psql_owner -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
         psql_owner -d postgres -c "CREATE DATABASE $DB"
     fi
-    # The market data is copied where the server user can read it.
-    mkdir -p "$DIR/market-data"
+    # The market data, the courses and the news feed are copied where the
+    # server user can read them (a course file removed from data/ is
+    # removed here too, so the load retires it).
+    mkdir -p "$DIR/market-data/education" "$DIR/market-data/news"
     cp "$TOP"/data/*.csv "$DIR/market-data/"
+    rm -f "$DIR/market-data/education/"*.json "$DIR/market-data/news/"*.json
+    cp "$TOP"/data/education/*.json "$DIR/market-data/education/"
+    cp "$TOP"/data/news/*.json "$DIR/market-data/news/"
     chown -R "$SERVER_USER" "$DIR/market-data"
     psql_owner -d "$DB" <<EOF
 SET client_min_messages = warning;
@@ -144,6 +149,11 @@ GRANT stockking_api TO stockking_web;
 DO \$\$ BEGIN PERFORM stockking.install_jobs(); END \$\$;
 SELECT 'cluster: market data ' || string_agg(format('%s %s bars (%s..%s)', k, v->>'rows', v->>'first', v->>'last'), ', ' ORDER BY k)
   FROM jsonb_each(stockking.load_market_data('$DIR/market-data')) AS e(k, v);
+SELECT format('cluster: education %s courses, %s lessons, %s questions (%s files)', r->'courses'->>'rows',
+              r->'lessons'->>'rows', r->'questions'->>'rows', r->>'files')
+  FROM stockking.load_education('$DIR/market-data/education') r;
+SELECT format('cluster: news %s items (%s..%s) from %s', r->>'items', (r->>'first')::date, (r->>'last')::date, r->>'file')
+  FROM stockking.import_news('$DIR/market-data/news/economy-news.json') r;
 EOF
 }
 
