@@ -152,7 +152,7 @@ SELECT 'cluster: market data ' || string_agg(format('%s %s bars (%s..%s)', k, v-
 SELECT format('cluster: education %s courses, %s lessons, %s questions (%s files)', r->'courses'->>'rows',
               r->'lessons'->>'rows', r->'questions'->>'rows', r->>'files')
   FROM stockking.load_education('$DIR/market-data/education') r;
-SELECT format('cluster: news %s items (%s..%s) from %s', r->>'items', (r->>'first')::date, (r->>'last')::date, r->>'file')
+SELECT format('cluster: news %s items from %s (%s new, %s changed)', r->>'items', r->>'file', r->>'inserted', r->>'updated')
   FROM stockking.import_news('$DIR/market-data/news/economy-news.json') r;
 EOF
 }
