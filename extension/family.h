@@ -116,9 +116,5 @@ extern void sk_reward_credit(const sk_reward_account *a, int64 amount);
 /* write an event to the outbox (stockking.emit_event); payload is JSON text */
 extern void sk_emit(const char *user_id, const char *family_id, const char *audience, const char *type,
 					const char *payload);
-/* set a transaction-local setting; returns its value before */
-extern char *sk_set_local(const char *name, const char *value);
-/* the caller's request.role, "" when unset */
-extern const char *sk_request_role(void);
 
 #endif							/* STOCKKING_FAMILY_H */
