@@ -35,10 +35,15 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' / ' || replace(d, to_char((now() AT TIME ZONE 'Asia/Seoul')::date + 1, 'YYYY-MM-DD'), '<tomorrow in Seoul>'), '');
 END
 $$;
+-- the api is called by a non-superuser member of stockking_api, a trusted SQL
+-- client that states the caller in request.user_id
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_sk_web') THEN
         CREATE ROLE regress_sk_web LOGIN IN ROLE stockking_api;
+    END IF;
+    IF NOT pg_has_role('regress_sk_web', 'stockking_service', 'MEMBER') THEN
+        GRANT stockking_service TO regress_sk_web;
     END IF;
 END
 $$;
@@ -497,13 +502,16 @@ SELECT as_user('other@example.com');
 SELECT try(format('SELECT api.education_progress(%L)', jsonb_build_object('child_id', uid_of('kid@example.com'))));
 SELECT r -> 'lessons_read' AS lessons_read, r -> 'certificates' AS certificates, r -> 'streak' -> 'current_days' AS streak
   FROM api.education_progress('{}') r;
--- through the tables themselves, with the api role's privileges in a session that is not a
--- superuser's (a superuser session counts as ADMIN): only the rows the caller may see
+-- through the tables themselves, with the api role's privileges in a trusted session that is
+-- not a superuser's (a superuser session counts as ADMIN): only the rows the caller may see
 RESET SESSION AUTHORIZATION;
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_sk_reader') THEN
         CREATE ROLE regress_sk_reader NOLOGIN IN ROLE stockking_definer;
+    END IF;
+    IF NOT pg_has_role('regress_sk_reader', 'stockking_service', 'MEMBER') THEN
+        GRANT stockking_service TO regress_sk_reader;
     END IF;
 END
 $$;
