@@ -26,8 +26,8 @@
  * A course is completed when all its lessons are: the certificate is issued
  * in that transaction.  A child's work in one course is serialized by the
  * row lock of its course_progress row, taken first; then the quiz's result
- * row, then the reward account, then the streak, then the mission and XP
- * rows -- the order (account before missions) trading takes them in.
+ * row, the streak, the reward account, and the badge, mission and XP rows
+ * -- account before missions, the order trading takes them in.
  *
  * Grading happens here, from the answers stored in the database; the
  * client's answers are only read.  A SINGLE question is right when the one
@@ -59,8 +59,8 @@
  * fall over the last complete month, which of three stocks did best that
  * month.  The draw is a hash of (child, season, date), so asking again
  * gives the same question; the answer is graded from price_bar when it is
- * submitted, once per date (SK307), and only for the season's current
- * clock date (SK306).
+ * submitted, once per date (SK321), and only for the season's current
+ * clock date (SK320).
  */
 #include "family.h"
 
@@ -1504,17 +1504,14 @@ reward_pass(Jsonb *args, const learner *l, const quiz_info *qi, int correct, sk_
 	sk_reward_account account;
 	int64		amount;
 	Datum		uid = CStringGetTextDatum(l->user_id);
+	bool		paid = false;
 
 	{
 		Datum		v[2] = {uid, Int32GetDatum(qi->lesson_id)};
 
 		sk_exec(&s_lesson_passed, v, NULL, false, 0);
 	}
-	c->xp += qi->quiz_xp;
-	sk_progress_badge(c, "FIRST_QUIZ_PASSED");
-	if (correct == qi->nquestions)
-		sk_progress_badge(c, "PERFECT_QUIZ");
-	sk_progress_advance(c, "WEEKLY_QUIZ_THREE", c->week, 1, true);
+	/* the account before the badges and missions: the order trades lock in */
 	if (qi->reward_krw > 0 || qi->reward_usd > 0)
 	{
 		sk_reward_account_lock(args, &account);
@@ -1526,9 +1523,14 @@ reward_pass(Jsonb *args, const learner *l, const quiz_info *qi, int correct, sk_
 
 			sk_exec(&s_result_reward, v, NULL, false, 0);
 		}
-		return true;
+		paid = true;
 	}
-	return false;
+	c->xp += qi->quiz_xp;
+	sk_progress_badge(c, "FIRST_QUIZ_PASSED");
+	if (correct == qi->nquestions)
+		sk_progress_badge(c, "PERFECT_QUIZ");
+	sk_progress_advance(c, "WEEKLY_QUIZ_THREE", c->week, 1, true);
+	return paid;
 }
 
 /*
