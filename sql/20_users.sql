@@ -13,12 +13,16 @@ CREATE TABLE stockking.users (
     password_hash      text NOT NULL,
     role               text NOT NULL CHECK (role IN ('CHILD', 'PARENT', 'ADMIN')),
     nickname           text NOT NULL CHECK (length(nickname) BETWEEN 1 AND 30),
+    avatar             text CHECK (avatar ~ '^[a-z_]{1,32}$'),
+    birth_year         smallint CHECK (birth_year BETWEEN 1900 AND 2999),
     default_account_id bigint,
     created_at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX users_email ON stockking.users (email);
 CREATE INDEX users_family ON stockking.users (family_id);
 COMMENT ON TABLE stockking.users IS 'a person: CHILD, PARENT or ADMIN; password_hash is bcrypt (pgcrypto crypt with gen_salt(''bf'', 10))';
+COMMENT ON COLUMN stockking.users.avatar IS 'one of the app''s built-in avatars (stockking.avatar_ids()), NULL for the default one; never a URL';
+COMMENT ON COLUMN stockking.users.birth_year IS 'year of birth (PUT /v1/users/me), NULL when not given';
 COMMENT ON COLUMN stockking.users.default_account_id IS 'the account used when a trading call names no season: the one joined last';
 
 -- Password hashing through pgcrypto, wherever it is installed.
@@ -64,13 +68,14 @@ COMMENT ON FUNCTION stockking.can_write(uuid) IS 'row-level security: only the r
 ALTER TABLE stockking.users ENABLE ROW LEVEL SECURITY;
 CREATE POLICY users_read ON stockking.users FOR SELECT USING (stockking.can_read(family_id, id));
 CREATE POLICY users_write ON stockking.users FOR UPDATE USING (stockking.can_write(id));
-GRANT SELECT, UPDATE (nickname, default_account_id) ON stockking.users TO stockking_definer;
+GRANT SELECT, UPDATE (nickname, avatar, birth_year, default_account_id) ON stockking.users TO stockking_definer;
 GRANT SELECT ON stockking.family TO stockking_definer;
 
 CREATE FUNCTION stockking.user_json(u stockking.users) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
     SELECT jsonb_build_object('id', u.id, 'email', u.email, 'role', u.role, 'nickname', u.nickname,
+                              'avatar', u.avatar, 'birth_year', u.birth_year,
                               'family_id', u.family_id, 'created_at', u.created_at)
     $$;
 
