@@ -23,7 +23,8 @@
  * advisory lock on its target, inserts itself, counts the target's open
  * reports (every reporter's, through a view past row-level security) and,
  * at report_hide_threshold, hides the target with an UPDATE that only a
- * VISIBLE row passes: concurrent reports are serialized by the lock, so the
+ * VISIBLE row passes (through a view of visible rows, since the reporter
+ * may not read the row it hides): concurrent reports are serialized by the lock, so the
  * one that reaches the threshold hides it, once, and writes the
  * moderation log and the author's event; the others find it hidden.  An
  * ADMIN's moderation takes the same lock.
@@ -397,7 +398,7 @@ typedef struct target_kind
 	" WHERE " col " = $1 AND status = 'OPEN'"
 #define TARGET_LOG(col) \
 	"INSERT INTO stockking.community_moderation (" col ", family_id, user_id, action, reason, reports, moderator_id)" \
-	" VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6, stockking.uid())"
+	" VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6, CASE WHEN $4 <> 'AUTO_HIDE' THEN stockking.uid() END)"
 #define TARGET_JSON(table, fn) \
 	"SELECT stockking." fn "(t) FROM stockking." table " t WHERE t.id = $1"
 
@@ -405,7 +406,7 @@ static sk_stmt post_read = {TARGET_READ("community_post"), 1, {I8}};
 static sk_stmt post_lock = {TARGET_LOCK(POST_LOCK_CLASS), 1, {I8}};
 static sk_stmt post_report = {TARGET_REPORT("post_id"), 4, {I8, T, T, T}};
 static sk_stmt post_count_open = {TARGET_COUNT_OPEN("post_id"), 1, {I8}};
-static sk_stmt post_auto_hide = {TARGET_AUTO_HIDE("community_post"), 2, {I8, T}};
+static sk_stmt post_auto_hide = {TARGET_AUTO_HIDE("community_post_visible"), 2, {I8, T}};
 static sk_stmt post_set_status = {TARGET_SET_STATUS("community_post"), 4, {I8, T, T, T}};
 static sk_stmt post_resolve = {TARGET_RESOLVE("post_id"), 2, {I8, T}};
 static sk_stmt post_log = {TARGET_LOG("post_id"), 6, {I8, T, T, T, T, I4}};
@@ -415,7 +416,7 @@ static sk_stmt comment_read = {TARGET_READ("community_comment"), 1, {I8}};
 static sk_stmt comment_lock = {TARGET_LOCK(COMMENT_LOCK_CLASS), 1, {I8}};
 static sk_stmt comment_report = {TARGET_REPORT("comment_id"), 4, {I8, T, T, T}};
 static sk_stmt comment_count_open = {TARGET_COUNT_OPEN("comment_id"), 1, {I8}};
-static sk_stmt comment_auto_hide = {TARGET_AUTO_HIDE("community_comment"), 2, {I8, T}};
+static sk_stmt comment_auto_hide = {TARGET_AUTO_HIDE("community_comment_visible"), 2, {I8, T}};
 static sk_stmt comment_set_status = {TARGET_SET_STATUS("community_comment"), 4, {I8, T, T, T}};
 static sk_stmt comment_resolve = {TARGET_RESOLVE("comment_id"), 2, {I8, T}};
 static sk_stmt comment_log = {TARGET_LOG("comment_id"), 6, {I8, T, T, T, T, I4}};
