@@ -45,6 +45,7 @@ typedef struct sk_filter_result
 	int			masked_words;	/* words masked (merged where they overlap) */
 	int			refused_words;	/* words that refuse the text */
 	int			first_char;		/* character offset of the first bad word, -1 when clean */
+	int			first_refused;	/* ... of the first REFUSE word, -1 when none */
 } sk_filter_result;
 
 extern void sk_profanity_filter(const char *text, int len, sk_filter_result *result);

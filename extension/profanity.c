@@ -1075,6 +1075,7 @@ sk_profanity_filter(const char *text, int len, sk_filter_result *result)
 
 	memset(result, 0, sizeof(*result));
 	result->first_char = -1;
+	result->first_refused = -1;
 	stream_init(&s, len);
 	read_units(text, len, &s);
 	keyboard_runs(&s, &kb);
@@ -1099,6 +1100,8 @@ sk_profanity_filter(const char *text, int len, sk_filter_result *result)
 		}
 		if (result->first_char < 0)
 			result->first_char = pg_mbstrlen_with_len(text, start);
+		if (refuse && result->first_refused < 0)
+			result->first_refused = pg_mbstrlen_with_len(text, start);
 		if (refuse)
 			result->refused_words++;
 		else
@@ -1653,8 +1656,9 @@ sk_clean_text(const char *field, const char *text, bool allow_mask, int *masked_
 		ereport(ERROR,
 				(errcode(ERRCODE_SK_TEXT_NOT_ALLOWED),
 				 errmsg("field \"%s\" contains words that are not allowed", field),
-				 errdetail("%d word(s) from character %d on are not allowed here.",
-						   r.refused_words + (allow_mask ? 0 : r.masked_words), r.first_char + 1)));
+				 errdetail("Words not allowed here: %d, the first at character %d.",
+						   r.refused_words + (allow_mask ? 0 : r.masked_words),
+						   (allow_mask ? r.first_refused : r.first_char) + 1)));
 	if (masked_words != NULL)
 		*masked_words = r.masked_words;
 	return r.text;

@@ -75,7 +75,6 @@ CREATE FUNCTION stockking.user_json(u stockking.users) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
     SELECT jsonb_build_object('id', u.id, 'email', u.email, 'role', u.role, 'nickname', u.nickname,
-                              'avatar', u.avatar, 'birth_year', u.birth_year,
                               'family_id', u.family_id, 'created_at', u.created_at)
     $$;
 
@@ -165,6 +164,7 @@ BEGIN
         RAISE EXCEPTION 'user not found' USING ERRCODE = 'P0002';
     END IF;
     RETURN stockking.user_json(u) || jsonb_build_object(
+        'avatar', u.avatar, 'birth_year', u.birth_year,
         'default_account_id', u.default_account_id,
         'accounts', coalesce((
             SELECT jsonb_agg(jsonb_build_object('id', a.id, 'season_id', a.season_id, 'season', s.name,
@@ -175,7 +175,8 @@ END
 $$;
 ALTER FUNCTION api.me(jsonb) OWNER TO stockking_definer;
 COMMENT ON FUNCTION api.me(jsonb) IS
-$$The calling user.  Args: {}.  Returns the user and their accounts [{"id","season_id","season","currency"}].
+$$The calling user.  Args: {}.  Returns the user with "avatar" and "birth_year" (PUT /v1/users/me sets them) and their
+accounts [{"id","season_id","season","currency"}].
 Errors: 28000 (401) no identity.$$;
 
 CREATE FUNCTION stockking.create_user(email text, password text, role text, nickname text) RETURNS uuid

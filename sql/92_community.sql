@@ -1086,7 +1086,7 @@ BEGIN
         u.birth_year := v_birth;
     END IF;
     UPDATE stockking.users SET nickname = u.nickname, avatar = u.avatar, birth_year = u.birth_year WHERE id = v_user;
-    RETURN stockking.user_json(u);
+    RETURN stockking.user_json(u) || jsonb_build_object('avatar', u.avatar, 'birth_year', u.birth_year);
 END
 $$;
 COMMENT ON FUNCTION api.update_me(jsonb) IS
