@@ -23,10 +23,12 @@
  * advisory lock on its target, inserts itself, counts the target's open
  * reports (every reporter's, through a view past row-level security) and,
  * at report_hide_threshold, hides the target with an UPDATE that only a
- * VISIBLE row passes (through a view of visible rows, since the reporter
- * may not read the row it hides): concurrent reports are serialized by the lock, so the
- * one that reaches the threshold hides it, once, and writes the
- * moderation log and the author's event; the others find it hidden.  An
+ * VISIBLE row passes.  Concurrent reports are serialized by the lock, so
+ * the one that reaches the threshold hides the target, once, and writes the
+ * moderation log and the author's event; the others find it hidden.  The
+ * UPDATE goes through a view of visible rows owned by the extension's
+ * owner, because row-level security checks an updated row against the
+ * SELECT policies and the reporter may not read the row it hides.  An
  * ADMIN's moderation takes the same lock.
  */
 #include "community.h"

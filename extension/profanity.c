@@ -474,12 +474,12 @@ read_units(const char *text, int len, pf_stream *s)
 			c -= 0xFEE0;		/* fullwidth ASCII */
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
 			latin = (char) c;
-		else if (c >= 0x80 && (latin = look_alike(c)) != 0)
-			;
+		else if (c >= 0x80)
+			latin = look_alike(c);
 		else if ((c == '@' || c == '$' || c == '!') && s->n > 0 && s->u[s->n - 1].kind == UK_LATIN &&
 				 s->pending_gap == GAP_NONE && s->L < 0 && ascii_letter(p, end))
 		{
-			flush_jamo(s);
+			/* a symbol for a letter inside a Latin word: b!tch, sh!t */
 			emit(s, UK_LATIN, c == '@' ? 'a' : c == '$' ? 's' : 'i', start, stop, 0);
 			continue;
 		}
@@ -731,6 +731,7 @@ parse_pattern(const char *pattern, pf_word *w)
 		return "a [ without ]";
 	if (w->n == 0)
 		return "it is empty";
+	w->elems = repalloc(w->elems, sizeof(pf_elem) * w->n);
 	for (int i = 0; i < w->n; i++)
 	{
 		pf_elem    *e = &w->elems[i];
