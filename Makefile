@@ -6,6 +6,9 @@
 #   make stop    stop the proxy and PostgreSQL
 #   make psql    psql on the project's database as its owner
 #   make bench   benchmarks against the stack `make run` started
+#   make backup [FILE=...]        pg_dump of `make run`'s database
+#   make restore FILE=...         restore a backup into a new database
+#   make rotate-secret            a new token secret (the old one keeps verifying)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CLUSTER = sh docker/cluster.sh
@@ -17,7 +20,7 @@ TEST_HTTP_PORT ?= 18080
 TEST_ENV = STOCKKING_INSTANCE=test STOCKKING_PGPORT=$(TEST_PGPORT) STOCKKING_HTTP_PORT=$(TEST_HTTP_PORT) STOCKKING_FRESH_DB=1 \
 	STOCKKING_PROXY_EXTRA_CONF=$(CURDIR)/proxy/test/e2e.conf
 
-.PHONY: all deps build install run stop psql test test-regress test-e2e bench clean
+.PHONY: all deps build install run stop psql test test-regress test-e2e bench backup restore rotate-secret clean
 
 all: build
 
@@ -62,6 +65,19 @@ test: install
 
 bench: install
 	sh bench/run.sh
+
+# Backups of `make run`'s database (pg_dump, custom format) and restores
+# into a database that does not exist yet (STOCKKING_FRESH_DB=1 replaces
+# it; STOCKKING_INSTANCE=name restores into a new instance beside it).
+backup:
+	@$(CLUSTER) backup $(FILE)
+
+restore: install
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=.run/main/backups/stockking-VERSION-TIME.dump"; exit 2; }
+	@$(CLUSTER) restore $(FILE)
+
+rotate-secret:
+	@$(CLUSTER) rotate-secret
 
 clean:
 	$(MAKE) -C extension clean

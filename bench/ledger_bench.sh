@@ -7,7 +7,7 @@
 #   op=NAME n=N seconds=S per_sec=R
 #
 #   parse_core        stockking.ledger_bench(): the C parser in a loop over
-#                     the 224 sentences of regress/data/ledger/sentences.tsv,
+#                     the sentences of regress/data/ledger/sentences.tsv (286),
 #                     dictionaries cached: sentences per second per core
 #   parse_sql_record  SELECT api.parse_ledger_text(text, date) over the same
 #                     sentences: the SQL-callable record form, one backend

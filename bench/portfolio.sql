@@ -1,7 +1,11 @@
--- pgbench: what the proxy sends for GET /v1/trading/portfolio (one read-only transaction)
+-- pgbench: what the proxy sends for GET /v1/trading/portfolio (one read-only
+-- transaction, one pipelined round trip), as a trusted client that states
+-- the caller (the proxy's role sends request.jwt instead)
+\startpipeline
 BEGIN READ ONLY;
 SELECT set_config('request.user_id', '00000000-0000-4000-8000-' || lpad(:client_id::text, 12, '0'), true),
        set_config('request.role', 'CHILD', true), set_config('request.id', 'bench', true),
        set_config('statement_timeout', '10000', true);
 SELECT api.get_portfolio(jsonb_build_object('season_id', :season::int));
 COMMIT;
+\endpipeline

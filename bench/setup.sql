@@ -3,6 +3,15 @@
 -- accounts hold cash in it.  The ids are 00000000-0000-4000-8000-<n> so that
 -- pgbench can name a client's user without a lookup.
 SET client_min_messages = warning;
+-- the direct side's role: a trusted SQL client (it states the caller in
+-- request.user_id), which may execute the api and nothing else
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stockking_bench') THEN
+        CREATE ROLE stockking_bench LOGIN IN ROLE stockking_api, stockking_service;
+    END IF;
+END
+$$;
 DO $$
 DECLARE
     s integer := (SELECT id FROM stockking.season WHERE code = 'BENCH');

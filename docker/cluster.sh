@@ -6,8 +6,14 @@
 #   cluster.sh start      init (once) and start PostgreSQL, create or update
 #                         the database, the extension and the roles, load the
 #                         market data, (re)start the proxy
+#   cluster.sh start-pg   init (once) and start PostgreSQL alone (no database made)
 #   cluster.sh restart-proxy   restart the proxy alone (new binary or configuration)
 #   cluster.sh restart-pg      restart PostgreSQL alone (the proxy reconnects by itself)
+#   cluster.sh rotate-secret   a new token secret: the current one becomes the
+#                         previous (still verifying), the proxy reloads (SIGHUP)
+#   cluster.sh backup [FILE]   pg_dump the database (default: .run/<instance>/backups/)
+#   cluster.sh restore FILE    init (once) and start PostgreSQL, restore a backup
+#                         into a new database, upgrade it, start the proxy
 #   cluster.sh stop       stop the proxy and PostgreSQL (both cleanly)
 #   cluster.sh psql [...] psql on the database as its owner
 #   cluster.sh env        print the connection settings (PGHOST ...) as shell
@@ -89,6 +95,9 @@ cron.timezone = 'Asia/Seoul'
 cron.use_background_workers = on
 max_worker_processes = 16
 timezone = 'Asia/Seoul'
+# the proxy's token secrets (current, previous): the database verifies every
+# caller's token itself; a missing previous file is skipped
+stockking.jwt_secret_files = '$DIR/secrets/jwt_secret, $DIR/secrets/jwt_secret.previous'
 logging_collector = off
 log_min_messages = warning
 EOF
@@ -112,16 +121,36 @@ start_pg() {
     as_server "$PGBIN/pg_ctl" -D "$PGDATA" -l "$DIR/postgresql.log" -w -t 60 start >/dev/null
 }
 
+db_exists() {
+    psql_owner -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1
+}
+
+drop_db() {
+    psql_owner -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+    # pg_cron's scheduler stops when its database is dropped: restart so
+    # that it starts again on the new one
+    as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$DIR/postgresql.log" >/dev/null
+}
+
+ext_version() {
+    psql_owner -d "$DB" -tAc "SELECT extversion FROM pg_extension WHERE extname = 'stockking'"
+}
+
 setup_db() {
     if [ "${STOCKKING_FRESH_DB:-0}" = 1 ]; then
-        psql_owner -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-        # pg_cron's scheduler stops when its database is dropped: restart
-        # so that it starts again on the new one
-        as_server "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$DIR/postgresql.log" >/dev/null
+        drop_db
     fi
-    if ! psql_owner -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
+    if ! db_exists; then
         psql_owner -d postgres -c "CREATE DATABASE $DB"
     fi
+    configure_db
+}
+
+# The database's extensions at the installed version (an older one is
+# upgraded in place: ALTER EXTENSION ... UPDATE keeps every row), the
+# proxy's role, the scheduled jobs and the market data.  Idempotent.
+configure_db() {
+    before=$(ext_version)
     # The market data is copied where the server user can read it.
     mkdir -p "$DIR/market-data"
     cp "$TOP"/data/*.csv "$DIR/market-data/"
@@ -145,6 +174,53 @@ DO \$\$ BEGIN PERFORM stockking.install_jobs(); END \$\$;
 SELECT 'cluster: market data ' || string_agg(format('%s %s bars (%s..%s)', k, v->>'rows', v->>'first', v->>'last'), ', ' ORDER BY k)
   FROM jsonb_each(stockking.load_market_data('$DIR/market-data')) AS e(k, v);
 EOF
+    after=$(ext_version)
+    if [ -n "$before" ] && [ "$before" != "$after" ]; then
+        echo "cluster: extension stockking upgraded in place from $before to $after"
+    fi
+}
+
+# A backup: pg_dump's custom format of the whole database.  Every table of
+# the extension that holds data is registered for it (sql/97_dump.sql); the
+# file name carries the extension's version, which a restore installs first.
+backup() {
+    mkdir -p "$DIR/backups"
+    file=${1:-$DIR/backups/stockking-$(ext_version)-$(date -u +%Y%m%dT%H%M%SZ).dump}
+    "$PGBIN/pg_dump" -h "$DIR" -p "$PGPORT" -U stockking -d "$DB" -Fc -f "$file"
+    echo "cluster: backup written to $file"
+}
+
+# Restore a backup into this instance's database, which must not exist
+# (STOCKKING_FRESH_DB=1 replaces it).  The extension is created at the
+# backup's version (from its file name, or STOCKKING_RESTORE_VERSION), the
+# rows are restored in one transaction, then the extension is upgraded to the
+# installed version and the instance configured as by `start`.
+restore() {
+    file=$1
+    [ -f "$file" ] || { echo "cluster: no backup file $file" >&2; exit 2; }
+    if db_exists; then
+        if [ "${STOCKKING_FRESH_DB:-0}" != 1 ]; then
+            echo "cluster: the database $DB of instance $INSTANCE exists; restore into a new instance" \
+                 "(STOCKKING_INSTANCE=...) or set STOCKKING_FRESH_DB=1 to replace it" >&2
+            exit 2
+        fi
+        drop_db
+    fi
+    version=${STOCKKING_RESTORE_VERSION:-$(basename "$file" | sed -n 's/^stockking-\([0-9][0-9.]*[0-9]\)-.*/\1/p')}
+    psql_owner -d postgres -c "CREATE DATABASE $DB"
+    # Everything but the extension and its schema, which are made first at the
+    # backup's version; one transaction (the users <-> account foreign keys
+    # are checked at its commit), all or nothing.
+    "$PGBIN/pg_restore" -l "$file" | grep -v -e ' SCHEMA - stockking ' -e ' EXTENSION - stockking' \
+        -e ' COMMENT - EXTENSION stockking' -e ' COMMENT - SCHEMA stockking ' >"$DIR/restore.list"
+    psql_owner -d "$DB" -c "SET client_min_messages = warning" -c "CREATE EXTENSION pgcrypto" \
+        -c "CREATE EXTENSION stockking ${version:+VERSION '$version'}"
+    "$PGBIN/pg_restore" -h "$DIR" -p "$PGPORT" -U stockking -d "$DB" --single-transaction --exit-on-error \
+        -L "$DIR/restore.list" "$file"
+    echo "cluster: restored $file (stockking ${version:-as installed})"
+    configure_db
+    # the materialized leaderboard is not in a dump: rebuild it now
+    psql_owner -d "$DB" -tAc "SELECT stockking.refresh_leaderboard()" >/dev/null
 }
 
 secrets() {
@@ -155,6 +231,23 @@ secrets() {
     chown -R "$SERVER_USER" "$DIR/secrets"
     chmod 0700 "$DIR/secrets"
     chmod 0600 "$DIR/secrets/jwt_secret"
+}
+
+# A new secret signs from now on; the one it replaces keeps verifying (the
+# proxy for its jwt_rotation_grace, PostgreSQL while the file is there) so
+# that no token already issued is refused.  Rotating again drops the oldest.
+rotate_secret() {
+    secrets
+    (umask 077; openssl rand -hex 32 >"$DIR/secrets/jwt_secret.new")
+    mv "$DIR/secrets/jwt_secret" "$DIR/secrets/jwt_secret.previous"
+    mv "$DIR/secrets/jwt_secret.new" "$DIR/secrets/jwt_secret"
+    chown "$SERVER_USER" "$DIR/secrets/jwt_secret" "$DIR/secrets/jwt_secret.previous"
+    write_proxy_conf
+    if [ -f "$DIR/proxy.pid" ] && kill -HUP "$(cat "$DIR/proxy.pid")" 2>/dev/null; then
+        echo "cluster: token secret rotated; the proxy reloaded"
+    else
+        echo "cluster: token secret rotated (the proxy is not running)"
+    fi
 }
 
 stop_proxy() {
@@ -169,21 +262,29 @@ stop_proxy() {
     rm -f "$DIR/proxy.pid"
 }
 
-start_proxy() {
-    stop_proxy
-    mkdir -p "$DIR/bin"
-    cp "$TOP/proxy/stockking-proxy" "$DIR/bin/"
+write_proxy_conf() {
     cat >"$DIR/proxy.conf" <<EOF
 # generated by docker/cluster.sh on every start
 listen = ${STOCKKING_LISTEN:-127.0.0.1}:$HTTP_PORT
 conninfo = host=$DIR port=$PGPORT dbname=$DB user=stockking_web application_name=stockking-proxy
 jwt_secret_file = $DIR/secrets/jwt_secret
 EOF
+    if [ -f "$DIR/secrets/jwt_secret.previous" ]; then
+        echo "jwt_previous_secret_file = $DIR/secrets/jwt_secret.previous" >>"$DIR/proxy.conf"
+    fi
     # a run may raise limits for itself (bench/run.sh), never by default
     if [ -n "${STOCKKING_PROXY_EXTRA_CONF:-}" ]; then
         cat "$STOCKKING_PROXY_EXTRA_CONF" >>"$DIR/proxy.conf"
     fi
-    chown -R "$SERVER_USER" "$DIR/bin" "$DIR/proxy.conf"
+    chown "$SERVER_USER" "$DIR/proxy.conf"
+}
+
+start_proxy() {
+    stop_proxy
+    mkdir -p "$DIR/bin"
+    cp "$TOP/proxy/stockking-proxy" "$DIR/bin/"
+    write_proxy_conf
+    chown -R "$SERVER_USER" "$DIR/bin"
     as_server sh -c "nohup '$DIR/bin/stockking-proxy' -c '$DIR/proxy.conf' >>'$DIR/proxy.log' 2>&1 & echo \$! >'$DIR/proxy.pid'"
     i=0
     until curl -fsS "http://127.0.0.1:$HTTP_PORT/ready" >/dev/null 2>&1; do
@@ -201,12 +302,31 @@ EOF
 case "${1:-}" in
 start)
     init_cluster
+    secrets
     start_pg
     setup_db
-    secrets
     start_proxy
     ;;
+start-pg)
+    init_cluster
+    secrets
+    start_pg
+    ;;
 restart-proxy)
+    start_proxy
+    ;;
+rotate-secret)
+    rotate_secret
+    ;;
+backup)
+    backup "${2:-}"
+    ;;
+restore)
+    [ -n "${2:-}" ] || { echo "usage: $0 restore FILE" >&2; exit 2; }
+    init_cluster
+    secrets
+    start_pg
+    restore "$2"
     start_proxy
     ;;
 restart-pg)
@@ -228,7 +348,7 @@ env)
     echo "PGHOST=$DIR PGPORT=$PGPORT PGUSER=stockking PGDATABASE=$DB STOCKKING_HTTP=http://127.0.0.1:$HTTP_PORT"
     ;;
 *)
-    echo "usage: $0 start|restart-proxy|restart-pg|stop|psql|env" >&2
+    echo "usage: $0 start|start-pg|restart-proxy|restart-pg|rotate-secret|backup [FILE]|restore FILE|stop|psql|env" >&2
     exit 2
     ;;
 esac

@@ -1,6 +1,6 @@
 /*
  * args.c
- *	  jsonb argument readers, request identity and SPI statement helpers
+ *	  jsonb argument readers, dates and SPI statement helpers
  *	  shared by the api functions written in C.
  */
 #include "stockking.h"
@@ -8,7 +8,6 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
-#include "utils/guc.h"
 #include "utils/numeric.h"
 #include "utils/syscache.h"
 
@@ -142,29 +141,6 @@ sk_arg_micros(Jsonb *args, const char *key, bool required, int64 *out)
 				 errmsg("field \"%s\" must be a decimal number with at most 6 decimals", key),
 				 errdetail("Got \"%.40s\".", text)));
 	return true;
-}
-
-const char *
-sk_require_user(void)
-{
-	const char *uid = GetConfigOption("request.user_id", true, false);
-
-	if (uid == NULL || uid[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("authentication required"),
-				 errhint("Set request.user_id, or send a bearer token through the proxy.")));
-	return uid;
-}
-
-bool
-sk_is_admin(void)
-{
-	const char *role = GetConfigOption("request.role", true, false);
-
-	if (role != NULL && strcmp(role, "ADMIN") == 0)
-		return true;
-	return superuser_arg(GetSessionUserId());
 }
 
 int

@@ -28,7 +28,10 @@
  */
 #include "family.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "commands/trigger.h"
+#include "funcapi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -37,12 +40,16 @@
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/uuid.h"
+#include "utils/datum.h"
 
 PG_FUNCTION_INFO_V1(stockking_new_link_code);
 PG_FUNCTION_INFO_V1(stockking_link_family);
 PG_FUNCTION_INFO_V1(stockking_trade_approval_gate);
 PG_FUNCTION_INFO_V1(stockking_approve_trade_request);
 PG_FUNCTION_INFO_V1(stockking_reject_trade_request);
+PG_FUNCTION_INFO_V1(stockking_refuse_change);
+PG_FUNCTION_INFO_V1(stockking_family_tables);
 
 #define T TEXTOID
 #define I8 INT8OID
@@ -67,29 +74,12 @@ sk_emit(const char *user_id, const char *family_id, const char *audience, const 
 	sk_exec(&s_emit, v, NULL, false, 1);
 }
 
-static sk_stmt s_set_config = {
-	"SELECT set_config($1, $2, true)",
-	2, {T, T}
-};
-
-char *
-sk_set_local(const char *name, const char *value)
-{
-	const char *old = GetConfigOption(name, true, false);
-	char	   *saved = old ? pstrdup(old) : NULL;
-	Datum		v[2] = {CStringGetTextDatum(name), CStringGetTextDatum(value ? value : "")};
-
-	sk_exec(&s_set_config, v, NULL, false, 1);
-	return saved;
-}
-
-const char *
-sk_request_role(void)
-{
-	const char *role = GetConfigOption("request.role", true, false);
-
-	return role ? role : "";
-}
+/*
+ * The trade request whose approved order is being placed (place_for_child),
+ * 0 otherwise: the gate lets exactly that order through.  A C variable, not a
+ * setting, so that no session can claim an approval.
+ */
+static int64 approving_request = 0;
 
 /* a text argument of at most MAX_TEXT_CHARS characters, trimmed; NULL when absent or blank */
 static char *
@@ -212,20 +202,64 @@ static sk_stmt s_merge_notices = {
 };
 
 /*
- * Every table of schema stockking with a family_id column (partitions are
- * reached through their parent), and whether stockking.refuse_change()
- * guards it against updates.
+ * The tables whose rows belong to a family, by family_id: a merge moves
+ * them all.  An explicit list, so that a merge never touches a table by
+ * accident; regress/sql/family.sql checks that every table of schema
+ * stockking with a family_id column is here (or the merge handles it above).
  */
-static sk_stmt s_family_tables = {
-	"SELECT format('%I.%I', n.nspname, c.relname),"
-	" EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
-	"         AND t.tgfoid = to_regprocedure('stockking.refuse_change()'))"
-	" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-	" JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'family_id' AND NOT a.attisdropped"
-	" WHERE n.nspname = 'stockking' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
-	" ORDER BY c.relname",
-	0, {0}
+static const char *const family_tables[] = {
+	"account", "account_snapshot", "allowance_goal", "allowance_request", "cash_ledger", "event_cursor",
+	"family_setting", "family_summary", "family_summary_notice", "fill", "holding", "league_assignment",
+	"league_member", "league_result", "ledger_budget", "ledger_budget_alert", "ledger_entry", "ledger_import",
+	"ledger_monthly", "ledger_pending", "link_code", "merchant", "mission_progress", "orders", "outbox", "payment",
+	"payment_attempt", "trade_request", "user_badge", "user_progress", "users",
 };
+
+/*
+ * The merge in progress (link_family): while it moves rows from one family
+ * to the other, the append-only guard lets exactly that change through.
+ */
+static struct
+{
+	bool		active;
+	pg_uuid_t	from;
+	pg_uuid_t	to;
+}			merging;
+
+/*
+ * Move every row of family_tables from family `from` to family `to`, with
+ * the append-only guard open for exactly that change.
+ */
+static void
+move_family_rows(const char *from, const char *to)
+{
+	memcpy(&merging.from, DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(from))), sizeof(pg_uuid_t));
+	memcpy(&merging.to, DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(to))), sizeof(pg_uuid_t));
+	merging.active = true;
+	PG_TRY();
+	{
+		for (int i = 0; i < lengthof(family_tables); i++)
+		{
+			StringInfoData sql;
+			Oid			types[2] = {T, T};
+			Datum		v[2] = {CStringGetTextDatum(from), CStringGetTextDatum(to)};
+			int			rc;
+
+			initStringInfo(&sql);
+			appendStringInfo(&sql, "UPDATE stockking.%s SET family_id = $2::uuid WHERE family_id = $1::uuid",
+							 quote_identifier(family_tables[i]));
+			rc = SPI_execute_with_args(sql.data, 2, types, v, NULL, false, 0);
+			if (rc != SPI_OK_UPDATE)
+				elog(ERROR, "moving %s to the merged family failed: %s", family_tables[i], SPI_result_code_string(rc));
+		}
+	}
+	PG_FINALLY();
+	{
+		merging.active = false;
+	}
+	PG_END_TRY();
+}
+
 static sk_stmt s_delete_family = {
 	"DELETE FROM stockking.family WHERE id = $1::uuid",
 	1, {T}
@@ -265,9 +299,6 @@ stockking_link_family(PG_FUNCTION_ARGS)
 	char	   *to;
 	int64		parent_members;
 	int64		child_members;
-	uint64		ntables;
-	char	  **tables;
-	bool	   *append_only;
 	Datum		result;
 
 	if (strcmp(sk_request_role(), "PARENT") != 0)
@@ -359,34 +390,7 @@ stockking_link_family(PG_FUNCTION_ARGS)
 		sk_exec(&s_merge_settings, v, NULL, false, 0);
 		sk_exec(&s_merge_notices, v, NULL, false, 0);
 	}
-	sk_exec(&s_family_tables, NULL, NULL, false, 0);
-	ntables = SPI_processed;
-	tables = palloc(sizeof(char *) * (ntables + 1));
-	append_only = palloc(sizeof(bool) * (ntables + 1));
-	for (uint64 i = 0; i < ntables; i++)
-	{
-		bool		isnull;
-
-		tables[i] = sk_get_text(i, 1);
-		append_only[i] = DatumGetBool(sk_get_datum(i, 2, &isnull));
-	}
-	for (uint64 i = 0; i < ntables; i++)
-	{
-		StringInfoData sql;
-		Oid			types[2] = {T, T};
-		Datum		v[2] = {CStringGetTextDatum(from), CStringGetTextDatum(to)};
-		int			rc;
-
-		initStringInfo(&sql);
-		appendStringInfo(&sql, "UPDATE %s SET family_id = $2::uuid WHERE family_id = $1::uuid", tables[i]);
-		if (append_only[i])
-			sk_set_local("session_replication_role", "replica");
-		rc = SPI_execute_with_args(sql.data, 2, types, v, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "moving %s to the merged family failed: %s", tables[i], SPI_result_code_string(rc));
-		if (append_only[i])
-			sk_set_local("session_replication_role", "origin");
-	}
+	move_family_rows(from, to);
 	{
 		Datum		v[1] = {CStringGetTextDatum(from)};
 
@@ -463,7 +467,6 @@ stockking_trade_approval_gate(PG_FUNCTION_ARGS)
 	int32		season_id = PG_GETARG_INT32(2);
 	char	   *family_id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(3)));
 	const char *uid = sk_require_user();
-	const char *approved = GetConfigOption("stockking.trade_request_id", true, false);
 	char	   *reason;
 	char	   *client_order_id = NULL;
 	int64		request_id;
@@ -474,9 +477,9 @@ stockking_trade_approval_gate(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 
 	/* the approval of a request placing its order */
-	if (approved != NULL && approved[0] != '\0')
+	if (approving_request != 0)
 	{
-		Datum		v[2] = {Int64GetDatum(pg_strtoint64(approved)), CStringGetTextDatum(uid)};
+		Datum		v[2] = {Int64GetDatum(approving_request), CStringGetTextDatum(uid)};
 
 		sk_exec(&s_gate_approved, v, NULL, false, 1);
 		if (SPI_processed == 1)
@@ -592,19 +595,13 @@ place_for_child(int64 request_id, const char *child_id, Datum order_args, char *
 {
 	MemoryContext spi_context = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	char		request_text[32];
-	char	   *saved_user;
-	char	   *saved_role;
-	char	   *saved_request;
 	volatile int64 order_id = 0;
 
-	snprintf(request_text, sizeof(request_text), INT64_FORMAT, request_id);
-	saved_user = sk_set_local("request.user_id", child_id);
-	saved_role = sk_set_local("request.role", "CHILD");
-	saved_request = sk_set_local("stockking.trade_request_id", request_text);
 	*refusal = NULL;
-
 	BeginInternalSubTransaction(NULL);
+	/* inside the subtransaction: an error there ends the acting-as entry too */
+	sk_act_as(child_id, "CHILD");
+	approving_request = request_id;
 	MemoryContextSwitchTo(spi_context);
 	PG_TRY();
 	{
@@ -612,6 +609,8 @@ place_for_child(int64 request_id, const char *child_id, Datum order_args, char *
 
 		sk_exec(&s_place, v, NULL, false, 1);
 		order_id = sk_get_int64(0, 1, NULL);
+		approving_request = 0;
+		sk_act_done();
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(spi_context);
 		CurrentResourceOwner = owner;
@@ -623,6 +622,7 @@ place_for_child(int64 request_id, const char *child_id, Datum order_args, char *
 		MemoryContextSwitchTo(spi_context);
 		edata = CopyErrorData();
 		FlushErrorState();
+		approving_request = 0;
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(spi_context);
 		CurrentResourceOwner = owner;
@@ -632,10 +632,6 @@ place_for_child(int64 request_id, const char *child_id, Datum order_args, char *
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
-
-	sk_set_local("stockking.trade_request_id", saved_request);
-	sk_set_local("request.role", saved_role);
-	sk_set_local("request.user_id", saved_user);
 	return order_id;
 }
 
@@ -764,4 +760,76 @@ stockking_reject_trade_request(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * stockking.refuse_change() RETURNS trigger: the append-only guard (BEFORE
+ * UPDATE OR DELETE FOR EACH ROW).  Refuses with 42501, except the family
+ * merge's move of a row (see merging): family_id from the merged family to
+ * the other, every other column unchanged.
+ */
+Datum
+stockking_refuse_change(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	int			family_att;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "refuse_change must be a BEFORE ... FOR EACH ROW trigger");
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	family_att = SPI_fnumber(desc, "family_id");
+	if (merging.active && TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && family_att > 0)
+	{
+		HeapTuple	old = trigdata->tg_trigtuple;
+		HeapTuple	new = trigdata->tg_newtuple;
+		bool		only_family = true;
+
+		for (int i = 1; i <= desc->natts && only_family; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i - 1);
+			bool		old_null;
+			bool		new_null;
+			Datum		old_value;
+			Datum		new_value;
+
+			if (att->attisdropped)
+				continue;
+			old_value = heap_getattr(old, i, desc, &old_null);
+			new_value = heap_getattr(new, i, desc, &new_null);
+			if (i == family_att)
+				only_family = !old_null && !new_null &&
+					memcmp(DatumGetUUIDP(old_value), &merging.from, sizeof(pg_uuid_t)) == 0 &&
+					memcmp(DatumGetUUIDP(new_value), &merging.to, sizeof(pg_uuid_t)) == 0;
+			else
+				only_family = old_null == new_null &&
+					(old_null || datumIsEqual(old_value, new_value, att->attbyval, att->attlen));
+		}
+		if (only_family)
+			return PointerGetDatum(new);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s is append-only", RelationGetRelationName(rel))));
+	return PointerGetDatum(NULL);
+}
+
+/* stockking.family_tables() RETURNS SETOF text: the tables a family merge moves (family_tables) */
+Datum
+stockking_family_tables(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	for (int i = 0; i < lengthof(family_tables); i++)
+	{
+		Datum		v[1] = {CStringGetTextDatum(family_tables[i])};
+		bool		n[1] = {false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+	}
+	return (Datum) 0;
 }

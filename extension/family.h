@@ -75,9 +75,5 @@ extern int64 sk_xp_for_level(int32 level);
 /* write an event to the outbox (stockking.emit_event); payload is JSON text */
 extern void sk_emit(const char *user_id, const char *family_id, const char *audience, const char *type,
 					const char *payload);
-/* set a transaction-local setting; returns its value before */
-extern char *sk_set_local(const char *name, const char *value);
-/* the caller's request.role, "" when unset */
-extern const char *sk_request_role(void);
 
 #endif							/* STOCKKING_FAMILY_H */

@@ -32,6 +32,12 @@
 #define LEDGER_DELETE	2
 #define LEDGER_QUERY	3
 
+/* what a QUERY asks */
+#define LEDGER_Q_TOTAL			0	/* how much, in a period (얼마 썼어?) */
+#define LEDGER_Q_TOP_MERCHANT	1	/* where the most went (제일 많이 쓴 데가 어디야?) */
+#define LEDGER_Q_TOP_CATEGORY	2	/* on what the most went (뭐에 제일 많이 썼어?) */
+#define LEDGER_Q_COUNT			3	/* how many times (맥날 몇 번 갔어?) */
+
 /* what the parser could not fill, or filled by assumption (bits) */
 #define LEDGER_R_AMOUNT_MISSING		0x0001
 #define LEDGER_R_AMOUNT_NO_UNIT		0x0002
@@ -71,6 +77,20 @@ typedef struct ledger_parsed
 	uint32		reasons;		/* LEDGER_R_* */
 	DateADT		period_from;	/* QUERY: the period asked about */
 	DateADT		period_to;
+	int			query;			/* QUERY: LEDGER_Q_* */
+
+	/*
+	 * MODIFY and DELETE: the entry the sentence names, as it is now.  A
+	 * correction "아까 맥날 8천원 말고 7500원이야" names the entry by what
+	 * comes before 말고 (아니고, 아니라, N에서 ... M으로, "... 거"): old
+	 * amount 8000, date today, merchant 맥도날드; the fields above are the
+	 * new values (amount 7500).  DELETE puts everything it names here.
+	 */
+	bool		has_old_amount;
+	int64		old_amount;
+	bool		has_old_date;
+	DateADT		old_date;
+	const char *old_merchant;
 	int			error;			/* LEDGER_OK or LEDGER_E_* */
 	DateADT		error_date;		/* LEDGER_E_FUTURE: the date refused */
 	int64		error_amount;	/* LEDGER_E_RANGE: the amount refused (PG_INT64_MAX: too large to hold) */
@@ -110,6 +130,7 @@ extern const char *ledger_standard_category(const char *text, int len);
 extern const char *ledger_kind_name(int kind);
 extern const char *ledger_intent_name(int intent);
 extern const char *ledger_reason_name(int bit);
+extern const char *ledger_query_name(int query);
 
 /* a parse as a JSON object (see api.parse_ledger_text) */
 extern void ledger_append_json(StringInfo buf, const ledger_parsed *p);

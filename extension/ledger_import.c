@@ -3,6 +3,14 @@
  *	  The ledger's CSV reader: bank and card exports, UTF-8 or CP949/EUC-KR,
  *	  comma, tab, semicolon or bar separated, quoted fields.
  *
+ * The records are read by PostgreSQL's own COPY parser (BeginCopyFrom with
+ * a data-source callback over the uploaded bytes, NextCopyFromRawFields, CSV
+ * mode): quoting follows PostgreSQL's CSV rules ("" inside quotes, line
+ * breaks inside quotes kept, text after a closing quote kept: "abc"def is
+ * abcdef), and an unterminated quote is SK108 with its line.  Fields are
+ * trimmed of the spaces around them; line ends are made LF first (COPY wants
+ * one kind per file).  What is left here is what COPY cannot know:
+ *
  * stockking.ledger_csv_inspect(body, content_type) finds the file's shape:
  *	- the encoding: UTF-8 when the bytes are valid UTF-8 (a byte order mark
  *	  is dropped), else CP949 (UHC, a superset of EUC-KR) when they are
@@ -26,19 +34,26 @@
  * with "negative": "expense" money out.  The description goes through the
  * merchant aliases and keywords of the parser (ledger_classify).
  *
- * Each row's fingerprint is a 128-bit hash (two seeds of hash_bytes_extended,
- * stable across PostgreSQL versions), stored as a uuid, of date, kind,
- * amount and description and of its occurrence among identical rows of the
- * file: two equal coffees on one day stay two entries, and the same file
- * imported again matches every row to the entries it made the first time.
+ * Each row's fingerprint is the first 128 bits of a SHA-256 (stored as a
+ * uuid) of a canonical text of its date, kind, amount and description and
+ * of its occurrence among identical rows of the file (see "Row
+ * fingerprints"): two equal coffees on one day stay two entries, and the
+ * same file imported again matches every row to the entries it made the
+ * first time, on any machine.
  */
 #include "ledger.h"
 
+#include "access/table.h"
+#include "commands/copy.h"
+#include "commands/copyfrom_internal.h"
+#include "common/cryptohash.h"
 #include "common/hashfn.h"
+#include "common/sha2.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/hsearch.h"
@@ -49,6 +64,8 @@
 
 PG_FUNCTION_INFO_V1(stockking_ledger_csv_inspect);
 PG_FUNCTION_INFO_V1(stockking_ledger_csv_rows);
+PG_FUNCTION_INFO_V1(stockking_ledger_row_fingerprint);
+PG_FUNCTION_INFO_V1(stockking_ledger_row_fingerprint_v1);
 
 #define ERRCODE_SK_LEDGER_MAPPING MAKE_SQLSTATE('S','K','1','1','1')	/* 422 */
 
@@ -100,24 +117,37 @@ static const struct
  * Decoding and records
  * --------------------------------------------------------------------- */
 
+/*
+ * One record of the file: its first line and its fields, each trimmed of
+ * the spaces around it, "" for an empty field.
+ */
+typedef struct csv_record
+{
+	int			line;
+	int			nfields;
+	char	  **fields;
+} csv_record;
+
+/*
+ * The records of a decoded file as PostgreSQL's COPY parser reads them
+ * (CSV mode, the detected delimiter, UTF-8).  Records read ahead while
+ * looking for the header are kept and handed out first.
+ */
 typedef struct csv_reader
 {
-	const char *p;
-	const char *end;
-	char		delim;
-	int			line;			/* first line of the current record */
-	int			next_line;
-	StringInfoData buf;			/* the record's fields, each NUL-terminated */
-	int			nfields;
+	CopyFromState cstate;
+	Relation	rel;
+	csv_record	cur;
+	char	  **buf;			/* the fields of a record read from COPY */
 	int			cap;
-	int		   *offs;
-	int		   *lens;
-	char	  **fields;
+	csv_record *saved;
+	int			nsaved;
+	int			next_saved;
 } csv_reader;
 
 typedef struct csv_file
 {
-	const char *data;			/* UTF-8 */
+	const char *data;			/* UTF-8, line ends as LF */
 	int			len;
 	const char *encoding;
 	char		delim;
@@ -127,126 +157,142 @@ typedef struct csv_file
 	csv_reader	r;				/* positioned after the header */
 } csv_file;
 
-static void
-reader_init(csv_reader *r, const char *data, int len, char delim)
+/*
+ * What COPY reads: copy_data_source_cb takes no argument, so the bytes are
+ * here.  One reader is open at a time in a backend: every reader is opened
+ * and read to its end within one function call.
+ */
+static const char *copy_data;
+static int	copy_len;
+static int	copy_pos;
+
+static int
+copy_read(void *outbuf, int minread, int maxread)
 {
-	r->p = data;
-	r->end = data + len;
-	r->delim = delim;
-	r->line = r->next_line = 1;
-	initStringInfo(&r->buf);
-	r->nfields = 0;
+	int			n = Min(maxread, copy_len - copy_pos);
+
+	memcpy(outbuf, copy_data + copy_pos, n);
+	copy_pos += n;
+	return n;
+}
+
+/*
+ * Start COPY FROM on the decoded bytes.  COPY wants a relation even for raw
+ * fields, which never touch it; stockking.ledger_import serves (it is only
+ * opened, AccessShareLock).
+ */
+static void
+reader_begin(csv_reader *r, const char *data, int len, char delim)
+{
+	List	   *options;
+
+	copy_data = data;
+	copy_len = len;
+	copy_pos = 0;
+	options = list_make3(makeDefElem("format", (Node *) makeString(pstrdup("csv")), -1),
+						 makeDefElem("delimiter", (Node *) makeString(psprintf("%c", delim)), -1),
+						 makeDefElem("encoding", (Node *) makeString(pstrdup("UTF8")), -1));
+	memset(r, 0, sizeof(*r));
+	r->rel = table_openrv(makeRangeVar("stockking", "ledger_import", -1), AccessShareLock);
+	r->cstate = BeginCopyFrom(NULL, r->rel, NULL, NULL, false, copy_read, NIL, options);
 	r->cap = 16;
-	r->offs = palloc(sizeof(int) * r->cap);
-	r->lens = palloc(sizeof(int) * r->cap);
-	r->fields = palloc(sizeof(char *) * r->cap);
+	r->buf = palloc(sizeof(char *) * r->cap);
 }
 
 static void
-push_field(csv_reader *r, int start)
+reader_end(csv_reader *r)
 {
-	if (r->nfields == r->cap)
-	{
-		r->cap *= 2;
-		r->offs = repalloc(r->offs, sizeof(int) * r->cap);
-		r->lens = repalloc(r->lens, sizeof(int) * r->cap);
-		r->fields = repalloc(r->fields, sizeof(char *) * r->cap);
-	}
-	r->offs[r->nfields] = start;
-	r->lens[r->nfields] = r->buf.len - start;
-	r->nfields++;
-	appendStringInfoChar(&r->buf, '\0');
+	EndCopyFrom(r->cstate);
+	table_close(r->rel, NoLock);
+	copy_data = NULL;
 }
 
-/* the next record; false at the end of the file */
-static bool
-csv_next(csv_reader *r)
+/* s without the spaces (and tabs, unless they delimit) around it; in place */
+static char *
+trim_field(char *s, char delim)
 {
-	resetStringInfo(&r->buf);
-	r->nfields = 0;
-	if (r->p >= r->end)
-		return false;
-	r->line = r->next_line;
-	for (;;)
+	char	   *e;
+
+	while (*s == ' ' || (*s == '\t' && delim != '\t'))
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || (e[-1] == '\t' && delim != '\t')))
+		e--;
+	*e = '\0';
+	return s;
+}
+
+/*
+ * The next record; false at the end of the file.  A data error of the COPY
+ * parser (an unterminated quoted field) becomes SK108 naming its line.
+ */
+static bool
+csv_next(csv_reader *r, char delim)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	char	  **raw = NULL;
+	int			n = 0;
+	int			first_line;
+	volatile bool found = false;
+
+	if (r->next_saved < r->nsaved)
 	{
-		int			start = r->buf.len;
-
-		while (r->p < r->end && *r->p == ' ' && r->delim != ' ')
-			r->p++;
-		if (r->p < r->end && *r->p == '"')
-		{
-			r->p++;
-			while (r->p < r->end)
-			{
-				const char *q = memchr(r->p, '"', r->end - r->p);
-				const char *run_end = q ? q : r->end;
-
-				for (const char *c = r->p; c < run_end; c++)
-					if (*c == '\n')
-						r->next_line++;
-				appendBinaryStringInfo(&r->buf, r->p, run_end - r->p);
-				r->p = run_end;
-				if (q == NULL)
-					break;
-				r->p++;			/* the quote */
-				if (r->p < r->end && *r->p == '"')
-				{
-					appendStringInfoChar(&r->buf, '"');
-					r->p++;
-					continue;
-				}
-				break;
-			}
-			/* a line break inside quotes is kept as LF */
-			{
-				int			o = start;
-
-				for (int k = start; k < r->buf.len; k++)
-					if (!(r->buf.data[k] == '\r' && k + 1 < r->buf.len && r->buf.data[k + 1] == '\n'))
-						r->buf.data[o++] = r->buf.data[k];
-				r->buf.len = o;
-				r->buf.data[o] = '\0';
-			}
-			while (r->p < r->end && *r->p != r->delim && *r->p != '\n' && *r->p != '\r')
-				r->p++;
-		}
-		else
-		{
-			const char *s = r->p;
-			const char *e;
-
-			while (r->p < r->end && *r->p != r->delim && *r->p != '\n' && *r->p != '\r')
-				r->p++;
-			e = r->p;
-			while (e > s && (e[-1] == ' ' || (e[-1] == '\t' && r->delim != '\t')))
-				e--;
-			appendBinaryStringInfo(&r->buf, s, e - s);
-		}
-		push_field(r, start);
-		if (r->p < r->end && *r->p == r->delim)
-		{
-			r->p++;
-			continue;
-		}
-		if (r->p < r->end && *r->p == '\r')
-			r->p++;
-		if (r->p < r->end && *r->p == '\n')
-			r->p++;
-		r->next_line++;
-		break;
+		r->cur = r->saved[r->next_saved++];
+		return true;
 	}
-	for (int k = 0; k < r->nfields; k++)
-		r->fields[k] = r->buf.data + r->offs[k];
+	first_line = (int) r->cstate->cur_lineno + 1;
+	PG_TRY();
+	{
+		found = NextCopyFromRawFields(r->cstate, &raw, &n);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_SK_LEDGER_BAD_FILE),
+				 errmsg("line %d of the file: %s", first_line, edata->message),
+				 errhint("Export the file as CSV (comma or tab separated text).")));
+	}
+	PG_END_TRY();
+	if (!found)
+		return false;
+	if (n > r->cap)
+	{
+		r->cap = Max(n, r->cap * 2);
+		r->buf = repalloc(r->buf, sizeof(char *) * r->cap);
+	}
+	for (int k = 0; k < n; k++)
+		r->buf[k] = raw[k] == NULL ? "" : trim_field(raw[k], delim);
+	r->cur.line = first_line;
+	r->cur.nfields = n;
+	r->cur.fields = r->buf;
 	return true;
 }
 
 static bool
-record_blank(const csv_reader *r)
+record_blank(const csv_record *rec)
 {
-	for (int k = 0; k < r->nfields; k++)
-		if (r->lens[k] > 0)
+	for (int k = 0; k < rec->nfields; k++)
+		if (rec->fields[k][0] != '\0')
 			return false;
 	return true;
+}
+
+static csv_record
+record_copy(const csv_record *rec)
+{
+	csv_record	c = *rec;
+
+	c.fields = palloc(sizeof(char *) * Max(rec->nfields, 1));
+	for (int k = 0; k < rec->nfields; k++)
+		c.fields[k] = pstrdup(rec->fields[k]);
+	return c;
 }
 
 /* the delimiter whose per-line count is steadiest over the first lines */
@@ -397,59 +443,84 @@ decode_file(bytea *body, csv_file *f)
 				 errhint("Export the file as CSV (comma or tab separated text).")));
 }
 
+/*
+ * The file's line ends as LF: COPY wants one kind of line end in a file,
+ * and exports mix them (CRLF rows, LF inside quoted fields) or use CR alone.
+ */
+static void
+normalise_line_ends(csv_file *f)
+{
+	const char *cr = memchr(f->data, '\r', f->len);
+	char	   *out;
+	int			o;
+
+	if (cr == NULL)
+		return;
+	out = palloc(f->len + 1);
+	o = cr - f->data;
+	memcpy(out, f->data, o);
+	for (int k = o; k < f->len; k++)
+	{
+		if (f->data[k] != '\r')
+			out[o++] = f->data[k];
+		else if (k + 1 >= f->len || f->data[k + 1] != '\n')
+			out[o++] = '\n';
+	}
+	out[o] = '\0';
+	f->data = out;
+	f->len = o;
+}
+
 /* decode, find the delimiter and the header; leaves f->r after the header */
 static void
 open_csv(bytea *body, csv_file *f)
 {
 	int			best_known = -1;
-	int			best_line = 0;
+	int			best = -1;
 	int			records = 0;
-	csv_reader	scan;
+	csv_record *seen = palloc(sizeof(csv_record) * 30);
 
 	decode_file(body, f);
+	normalise_line_ends(f);
 	f->delim = detect_delimiter(f->data, f->len);
-	reader_init(&scan, f->data, f->len, f->delim);
-	while (records < 30 && csv_next(&scan))
+	reader_begin(&f->r, f->data, f->len, f->delim);
+	while (records < 30 && csv_next(&f->r, f->delim))
 	{
 		int			known = 0;
 
-		if (record_blank(&scan))
+		if (record_blank(&f->r.cur))
 			continue;
+		seen[records] = record_copy(&f->r.cur);
 		records++;
-		for (int k = 0; k < scan.nfields; k++)
+		for (int k = 0; k < f->r.cur.nfields; k++)
 		{
 			int			conf;
 
-			if (header_role(scan.fields[k], &conf) != R_COUNT && conf >= 70)
+			if (header_role(f->r.cur.fields[k], &conf) != R_COUNT && conf >= 70)
 				known++;
 		}
 		if (known >= 2)
 		{
-			best_line = scan.line;
+			best = records - 1;
 			break;
 		}
 		if (known > best_known)
 		{
 			best_known = known;
-			best_line = scan.line;
+			best = records - 1;
 		}
 	}
 	if (records == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SK_LEDGER_BAD_FILE),
 				 errmsg("the file has no rows")));
-	/* position a reader on the header record and keep its names */
-	reader_init(&f->r, f->data, f->len, f->delim);
-	while (csv_next(&f->r))
-	{
-		if (f->r.line == best_line)
-			break;
-	}
-	f->header_line = best_line;
-	f->ncols = f->r.nfields;
-	f->header = palloc(sizeof(char *) * Max(f->ncols, 1));
-	for (int k = 0; k < f->ncols; k++)
-		f->header[k] = pstrdup(f->r.fields[k]);
+	/* the header's names; the records read after it are handed out again */
+	f->header_line = seen[best].line;
+	f->ncols = seen[best].nfields;
+	f->header = seen[best].fields;
+	f->r.saved = seen + best + 1;
+	f->r.nsaved = records - best - 1;
+	f->r.next_saved = 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -696,48 +767,44 @@ typedef struct column_guess
 static void
 guess_columns(csv_file *f, column_guess *g, int *mapping, int *data_rows, StringInfo samples_json)
 {
-	csv_reader	r = f->r;		/* a copy: the inspection does not move f->r */
+	csv_record *rec = &f->r.cur;
 	int			seen = 0;
 	bool		taken[R_COUNT];
 	StringInfoData *samples = palloc0(sizeof(StringInfoData) * Max(f->ncols, 1));
 	int		   *nsamples = palloc0(sizeof(int) * Max(f->ncols, 1));
 
-	initStringInfo(&r.buf);
-	r.offs = palloc(sizeof(int) * r.cap);
-	r.lens = palloc(sizeof(int) * r.cap);
-	r.fields = palloc(sizeof(char *) * r.cap);
 	for (int c = 0; c < f->ncols; c++)
 	{
 		memset(&g[c], 0, sizeof(column_guess));
 		initStringInfo(&samples[c]);
 	}
 	*data_rows = 0;
-	while (csv_next(&r))
+	while (csv_next(&f->r, f->delim))
 	{
-		if (record_blank(&r))
+		if (record_blank(rec))
 			continue;
 		(*data_rows)++;
 		if (seen >= 10)
 			continue;
 		seen++;
-		for (int c = 0; c < f->ncols && c < r.nfields; c++)
+		for (int c = 0; c < f->ncols && c < rec->nfields; c++)
 		{
 			DateADT		d;
 			int64		v;
 			bool		neg;
 
-			if (r.lens[c] == 0)
+			if (rec->fields[c][0] == '\0')
 				continue;
 			g[c].samples++;
-			if (parse_row_date(r.fields[c], &d))
+			if (parse_row_date(rec->fields[c], &d))
 				g[c].dates++;
-			else if (parse_money(r.fields[c], &v, &neg) == 0)
+			else if (parse_money(rec->fields[c], &v, &neg) == 0)
 				g[c].amounts++;
 			if (nsamples[c] < 3)
 			{
 				if (nsamples[c]++ > 0)
 					appendStringInfoString(&samples[c], ", ");
-				escape_json(&samples[c], r.fields[c]);
+				escape_json(&samples[c], rec->fields[c]);
 			}
 		}
 	}
@@ -845,6 +912,7 @@ stockking_ledger_csv_inspect(PG_FUNCTION_ARGS)
 	g = palloc(sizeof(column_guess) * Max(f.ncols, 1));
 	initStringInfo(&cols);
 	guess_columns(&f, g, mapping, &data_rows, &cols);
+	reader_end(&f.r);
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"encoding\": \"%s\", \"delimiter\": ", f.encoding);
@@ -967,15 +1035,219 @@ read_mapping(Jsonb *jb, csv_file *f, int *map, bool *negative_income)
 		mapping_error("the mapping has no amount, withdrawal or deposit column%s", "");
 }
 
+/* ---------------------------------------------------------------------
+ * Row fingerprints
+ *
+ * A row's identity is its date, kind, amount and description as the file
+ * has them; its fingerprint adds its occurrence among the rows of the file
+ * with the same identity (two equal coffees on one day are two entries).
+ * Both are SHA-256 over a canonical text encoding, the same on every
+ * machine:
+ *
+ *	"stockking-ledger-row-2" NUL YYYY-MM-DD NUL EXPENSE|INCOME NUL amount
+ *	NUL description [NUL occurrence]
+ *
+ * (amount and occurrence in decimal; text holds no NUL, so the encoding is
+ * unambiguous).  The fingerprint is stored as a uuid of the digest's first
+ * 128 bits.  stockking.ledger_row_fingerprint() computes the same in SQL.
+ * --------------------------------------------------------------------- */
+
+#define LEDGER_FP_VERSION "stockking-ledger-row-2"
+
+static pg_cryptohash_ctx *
+ledger_fingerprint_begin(void)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL)
+		elog(ERROR, "could not create a SHA-256 context");
+	return ctx;
+}
+
+static void
+ledger_fingerprint_end(pg_cryptohash_ctx *ctx)
+{
+	pg_cryptohash_free(ctx);
+}
+
+/* SHA-256 of the canonical encoding: the parts joined by NUL bytes */
+static void
+sha256_parts(pg_cryptohash_ctx *ctx, const char *const *parts, int nparts, uint8 *out)
+{
+	if (pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256: %s", pg_cryptohash_error(ctx));
+	for (int k = 0; k < nparts; k++)
+	{
+		if ((k > 0 && pg_cryptohash_update(ctx, (const uint8 *) "", 1) < 0) ||
+			pg_cryptohash_update(ctx, (const uint8 *) parts[k], strlen(parts[k])) < 0)
+			elog(ERROR, "could not update SHA-256: %s", pg_cryptohash_error(ctx));
+	}
+	if (pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not finish SHA-256: %s", pg_cryptohash_error(ctx));
+}
+
+/* the parts of a row's canonical encoding; part 5 is the occurrence, when hashed */
+static void
+row_parts(DateADT date, int kind, int64 amount, const char *desc, char *date_buf, char *amount_buf,
+		  const char **parts)
+{
+	int			y,
+				m,
+				d;
+
+	j2date(date + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+	snprintf(date_buf, 16, "%04d-%02d-%02d", y, m, d);
+	snprintf(amount_buf, 32, INT64_FORMAT, amount);
+	parts[0] = LEDGER_FP_VERSION;
+	parts[1] = date_buf;
+	parts[2] = ledger_kind_name(kind);
+	parts[3] = amount_buf;
+	parts[4] = desc;
+}
+
+/*
+ * A key of a row's identity for counting its occurrences within one file:
+ * 128 bits of hash_bytes_extended, in memory only for the call (the stored
+ * fingerprint is the SHA-256 below).
+ */
+static void
+ledger_row_identity(DateADT date, int kind, int64 amount, const char *desc, uint8 *out)
+{
+	char		date_buf[16];
+	char		amount_buf[32];
+	const char *parts[5];
+	StringInfoData id;
+	uint64		h[2];
+
+	row_parts(date, kind, amount, desc, date_buf, amount_buf, parts);
+	initStringInfo(&id);
+	for (int k = 1; k < 5; k++)
+	{
+		appendStringInfoString(&id, parts[k]);
+		appendStringInfoChar(&id, '\0');
+	}
+	h[0] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0));
+	h[1] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0x9E3779B97F4A7C15));
+	memcpy(out, h, 16);
+	pfree(id.data);
+}
+
+/* a row's fingerprint: the first 128 bits of the SHA-256 of its identity and occurrence */
+static pg_uuid_t *
+ledger_row_fingerprint(pg_cryptohash_ctx *ctx, DateADT date, int kind, int64 amount, const char *desc,
+					   int occurrence)
+{
+	char		date_buf[16];
+	char		amount_buf[32];
+	char		occ_buf[16];
+	const char *parts[6];
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	pg_uuid_t  *fp = palloc(sizeof(pg_uuid_t));
+
+	row_parts(date, kind, amount, desc, date_buf, amount_buf, parts);
+	snprintf(occ_buf, sizeof(occ_buf), "%d", occurrence);
+	parts[5] = occ_buf;
+	sha256_parts(ctx, parts, 6, digest);
+	memcpy(fp->data, digest, UUID_LEN);
+	return fp;
+}
+
+/*
+ * The fingerprint of release 0.1.0: two seeds of hash_bytes_extended, whose
+ * result depends on the machine's byte order.  Kept only so that
+ * stockking.ledger_refingerprint() can tell which description and
+ * occurrence an old fingerprint was made of.
+ */
+static pg_uuid_t *
+ledger_row_fingerprint_v1(DateADT date, int kind, int64 amount, const char *desc, int occurrence)
+{
+	StringInfoData id;
+	uint64		key[2];
+	unsigned char occ[20];
+	uint64		h[2];
+	pg_uuid_t  *fp = palloc(sizeof(pg_uuid_t));
+
+	initStringInfo(&id);
+	appendStringInfo(&id, "%d|%c|" INT64_FORMAT "|%s", (int) date, kind == LEDGER_INCOME ? 'I' : 'E', amount, desc);
+	key[0] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0));
+	key[1] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0x9E3779B97F4A7C15));
+	memcpy(occ, key, 16);
+	memcpy(occ + 16, &occurrence, 4);
+	h[0] = hash_bytes_extended(occ, sizeof(occ), UINT64CONST(0));
+	h[1] = hash_bytes_extended(occ, sizeof(occ), UINT64CONST(0x9E3779B97F4A7C15));
+	memcpy(fp->data, h, 16);
+	return fp;
+}
+
+/* the arguments of the two SQL functions below */
+static void
+fingerprint_args(FunctionCallInfo fcinfo, DateADT *date, int *kind, int64 *amount, char **desc, int *occurrence)
+{
+	char	   *k = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	*date = PG_GETARG_DATEADT(0);
+	if (strcmp(k, "EXPENSE") == 0)
+		*kind = LEDGER_EXPENSE;
+	else if (strcmp(k, "INCOME") == 0)
+		*kind = LEDGER_INCOME;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("kind must be EXPENSE or INCOME")));
+	*amount = PG_GETARG_INT64(2);
+	*desc = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	*occurrence = PG_GETARG_INT32(4);
+	if (*occurrence < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("occurrence must be at least 1")));
+}
+
+/*
+ * stockking.ledger_row_fingerprint(entry_date date, kind text, amount bigint,
+ *		description text, occurrence integer) RETURNS uuid
+ */
+Datum
+stockking_ledger_row_fingerprint(PG_FUNCTION_ARGS)
+{
+	DateADT		date;
+	int			kind;
+	int64		amount;
+	char	   *desc;
+	int			occurrence;
+	pg_cryptohash_ctx *ctx;
+	pg_uuid_t  *fp;
+
+	fingerprint_args(fcinfo, &date, &kind, &amount, &desc, &occurrence);
+	ctx = ledger_fingerprint_begin();
+	fp = ledger_row_fingerprint(ctx, date, kind, amount, desc, occurrence);
+	ledger_fingerprint_end(ctx);
+	PG_RETURN_UUID_P(fp);
+}
+
+/* stockking.ledger_row_fingerprint_v1(...): the same arguments, release 0.1.0's hash */
+Datum
+stockking_ledger_row_fingerprint_v1(PG_FUNCTION_ARGS)
+{
+	DateADT		date;
+	int			kind;
+	int64		amount;
+	char	   *desc;
+	int			occurrence;
+
+	fingerprint_args(fcinfo, &date, &kind, &amount, &desc, &occurrence);
+	PG_RETURN_UUID_P(ledger_row_fingerprint_v1(date, kind, amount, desc, occurrence));
+}
+
 /* occurrences of a row's identity within the file */
 typedef struct fp_entry
 {
-	uint64		key[2];
+	uint8		key[16];
 	int			count;
 } fp_entry;
 
 static inline const char *
-field_of(csv_reader *r, int col)
+field_of(const csv_record *r, int col)
 {
 	return (col >= 0 && col < r->nfields) ? r->fields[col] : "";
 }
@@ -1006,6 +1278,7 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 	HTAB	   *seen;
 	MemoryContext rowcxt;
 	MemoryContext old;
+	pg_cryptohash_ctx *fp;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1020,13 +1293,14 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 	ledger_dicts(&global, &family);
 
 	memset(&hctl, 0, sizeof(hctl));
-	hctl.keysize = sizeof(uint64) * 2;
+	hctl.keysize = 16;
 	hctl.entrysize = sizeof(fp_entry);
 	hctl.hcxt = CurrentMemoryContext;
 	seen = hash_create("ledger import fingerprints", 1024, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ledger import row", ALLOCSET_DEFAULT_SIZES);
 
-	while (csv_next(&f.r))
+	fp = ledger_fingerprint_begin();
+	while (csv_next(&f.r, f.delim))
 	{
 		Datum		values[9];
 		bool		nulls[9];
@@ -1039,7 +1313,7 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 		const char *category = NULL;
 		char	   *memo = NULL;
 
-		if (record_blank(&f.r))
+		if (record_blank(&f.r.cur))
 			continue;
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(rowcxt);
@@ -1047,8 +1321,8 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 		memset(nulls, 0, sizeof(nulls));
 
 		/* the date */
-		if (!parse_row_date(field_of(&f.r, map[R_DATE]), &date))
-			error = psprintf("the date \"%s\" is not a date", quoted_value(field_of(&f.r, map[R_DATE])));
+		if (!parse_row_date(field_of(&f.r.cur, map[R_DATE]), &date))
+			error = psprintf("the date \"%s\" is not a date", quoted_value(field_of(&f.r.cur, map[R_DATE])));
 		else if (date > ref)
 			error = psprintf("the date %s is in the future", sk_date_iso(date));
 
@@ -1058,15 +1332,15 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 			int64		w = 0,
 						d = 0;
 			bool		neg;
-			int			rw = map[R_WITHDRAWAL] >= 0 ? parse_money(field_of(&f.r, map[R_WITHDRAWAL]), &w, &neg) : 1;
-			int			rd = map[R_DEPOSIT] >= 0 ? parse_money(field_of(&f.r, map[R_DEPOSIT]), &d, &neg) : 1;
+			int			rw = map[R_WITHDRAWAL] >= 0 ? parse_money(field_of(&f.r.cur, map[R_WITHDRAWAL]), &w, &neg) : 1;
+			int			rd = map[R_DEPOSIT] >= 0 ? parse_money(field_of(&f.r.cur, map[R_DEPOSIT]), &d, &neg) : 1;
 
 			if (rw < 0)
 				error = psprintf("the withdrawal \"%s\" is not an amount of won",
-								 quoted_value(field_of(&f.r, map[R_WITHDRAWAL])));
+								 quoted_value(field_of(&f.r.cur, map[R_WITHDRAWAL])));
 			else if (rd < 0)
 				error = psprintf("the deposit \"%s\" is not an amount of won",
-								 quoted_value(field_of(&f.r, map[R_DEPOSIT])));
+								 quoted_value(field_of(&f.r.cur, map[R_DEPOSIT])));
 			else if (w > 0 && d > 0)
 				error = pstrdup("both the withdrawal and the deposit are filled");
 			else if (w > 0)
@@ -1083,15 +1357,15 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 		if (error == NULL && kind < 0)
 		{
 			bool		neg = false;
-			int			rc = map[R_AMOUNT] >= 0 ? parse_money(field_of(&f.r, map[R_AMOUNT]), &amount, &neg) : 1;
+			int			rc = map[R_AMOUNT] >= 0 ? parse_money(field_of(&f.r.cur, map[R_AMOUNT]), &amount, &neg) : 1;
 
 			if (rc == 1)
 				error = pstrdup("the row has no amount");
 			else if (rc < 0)
-				error = psprintf("the amount \"%s\" is not an amount of won", quoted_value(field_of(&f.r, map[R_AMOUNT])));
+				error = psprintf("the amount \"%s\" is not an amount of won", quoted_value(field_of(&f.r.cur, map[R_AMOUNT])));
 			else
 			{
-				int			said = map[R_KIND] >= 0 ? kind_word(field_of(&f.r, map[R_KIND])) : -1;
+				int			said = map[R_KIND] >= 0 ? kind_word(field_of(&f.r.cur, map[R_KIND])) : -1;
 
 				if (said >= 0)
 					kind = said;
@@ -1107,10 +1381,10 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 			error = psprintf("the amount " INT64_FORMAT " is out of range (1 to 1,000,000,000 won)", amount);
 
 		/* merchant, category, memo */
-		desc = field_of(&f.r, map[R_DESCRIPTION]);
+		desc = field_of(&f.r.cur, map[R_DESCRIPTION]);
 		if (error == NULL)
 		{
-			const char *cat_field = field_of(&f.r, map[R_CATEGORY]);
+			const char *cat_field = field_of(&f.r.cur, map[R_CATEGORY]);
 
 			ledger_classify(desc, strlen(desc), kind, global, family, &merchant, &category);
 			if (merchant == NULL && desc[0] != '\0')
@@ -1133,7 +1407,7 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 					category = cat_field;
 			}
 			if (map[R_MEMO] >= 0)
-				memo = pstrdup(field_of(&f.r, map[R_MEMO]));
+				memo = pstrdup(field_of(&f.r.cur, map[R_MEMO]));
 			else if (merchant != NULL && strcmp(merchant, desc) != 0)
 				memo = clip_chars(desc, LEDGER_MAX_TEXT_CHARS);
 			else
@@ -1142,7 +1416,7 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 				error = pstrdup("the memo is longer than 500 characters");
 		}
 
-		values[0] = Int32GetDatum(f.r.line);
+		values[0] = Int32GetDatum(f.r.cur.line);
 		if (error != NULL)
 		{
 			for (int k = 1; k < 8; k++)
@@ -1151,16 +1425,12 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			StringInfoData id;
-			uint64		key[2];
+			uint8		key[16];
 			fp_entry   *e;
 			bool		found;
 
 			/* the row's identity, and its occurrence among equal rows of the file */
-			initStringInfo(&id);
-			appendStringInfo(&id, "%d|%c|" INT64_FORMAT "|%s", (int) date, kind == LEDGER_INCOME ? 'I' : 'E', amount, desc);
-			key[0] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0));
-			key[1] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0x9E3779B97F4A7C15));
+			ledger_row_identity(date, kind, amount, desc, key);
 			e = hash_search(seen, key, HASH_ENTER, &found);
 			e->count = found ? e->count + 1 : 1;
 
@@ -1171,24 +1441,14 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 			nulls[4] = merchant == NULL;
 			values[5] = CStringGetTextDatum(category);
 			values[6] = CStringGetTextDatum(memo);
-			{
-				/* the fingerprint: 128 bits of the identity and its occurrence, as a uuid */
-				pg_uuid_t  *fp = palloc(sizeof(pg_uuid_t));
-				unsigned char occ[20];
-				uint64		h[2];
-
-				memcpy(occ, key, 16);
-				memcpy(occ + 16, &e->count, 4);
-				h[0] = hash_bytes_extended(occ, sizeof(occ), UINT64CONST(0));
-				h[1] = hash_bytes_extended(occ, sizeof(occ), UINT64CONST(0x9E3779B97F4A7C15));
-				memcpy(fp->data, h, 16);
-				values[7] = UUIDPGetDatum(fp);
-			}
+			values[7] = UUIDPGetDatum(ledger_row_fingerprint(fp, date, kind, amount, desc, e->count));
 			nulls[8] = true;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(old);
 	}
+	reader_end(&f.r);
+	ledger_fingerprint_end(fp);
 	MemoryContextDelete(rowcxt);
 	hash_destroy(seen);
 	return (Datum) 0;

@@ -98,7 +98,14 @@ typedef enum kw_type
 	KW_MODIFY,
 	KW_COPULA,					/* 이었어, 였어: a correction when nothing else is said */
 	KW_QUERY,
-	KW_FILLER					/* 했어, 입력 ...: dropped */
+	KW_FILLER,					/* 했어, 입력 ...: dropped */
+	KW_DATE_JUST_NOW,			/* 방금: today, or in a correction "the latest" */
+	KW_PIVOT,					/* 말고, 아니고, 아니라: the entry named before it, the new values after */
+	KW_Q_COUNT,					/* 몇 번: a question of how many times */
+	KW_Q_WHERE,					/* 어디: a question of where */
+	KW_Q_WHAT,					/* 뭐에, 무슨, 항목: a question of on what */
+	KW_Q_MOST,					/* 제일, 가장 */
+	KW_Q_MUCH					/* 많이 */
 } kw_type;
 
 /* a category word that is also a time of day (아침, 점심, 저녁): used only when no other category word is there */
@@ -113,7 +120,7 @@ typedef struct kw_def
 
 static const kw_def keywords[] = {
 	/* dates relative to the reference date */
-	{"오늘", KW_DATE_REL, 0}, {"아까", KW_DATE_REL, 0}, {"방금", KW_DATE_REL, 0}, {"지금", KW_DATE_REL, 0},
+	{"오늘", KW_DATE_REL, 0}, {"아까", KW_DATE_REL, 0}, {"방금", KW_DATE_JUST_NOW, 0}, {"지금", KW_DATE_REL, 0},
 	{"금일", KW_DATE_REL, 0},
 	{"어제", KW_DATE_REL, -1}, {"어저께", KW_DATE_REL, -1}, {"어젯밤", KW_DATE_REL, -1},
 	{"그제", KW_DATE_REL, -2}, {"그저께", KW_DATE_REL, -2}, {"엊그제", KW_DATE_REL, -2}, {"엊그저께", KW_DATE_REL, -2},
@@ -183,6 +190,25 @@ static const kw_def keywords[] = {
 	{"장난감", KW_CATEGORY, C_SHOPPING}, {"화장품", KW_CATEGORY, C_SHOPPING}, {"머리핀", KW_CATEGORY, C_SHOPPING},
 	{"필통", KW_CATEGORY, C_SHOPPING}, {"스티커", KW_CATEGORY, C_SHOPPING}, {"키링", KW_CATEGORY, C_SHOPPING},
 	{"백화점", KW_CATEGORY, C_SHOPPING}, {"마트", KW_CATEGORY, C_SHOPPING}, {"액세서리", KW_CATEGORY, C_SHOPPING},
+	/* clothing and shoes (issue 10) */
+	{"의류", KW_CATEGORY, C_SHOPPING}, {"옷값", KW_CATEGORY, C_SHOPPING}, {"패딩", KW_CATEGORY, C_SHOPPING},
+	{"롱패딩", KW_CATEGORY, C_SHOPPING}, {"점퍼", KW_CATEGORY, C_SHOPPING}, {"잠바", KW_CATEGORY, C_SHOPPING},
+	{"자켓", KW_CATEGORY, C_SHOPPING}, {"재킷", KW_CATEGORY, C_SHOPPING}, {"바람막이", KW_CATEGORY, C_SHOPPING},
+	{"코트", KW_CATEGORY, C_SHOPPING}, {"후드티", KW_CATEGORY, C_SHOPPING}, {"후드", KW_CATEGORY, C_SHOPPING},
+	{"맨투맨", KW_CATEGORY, C_SHOPPING}, {"셔츠", KW_CATEGORY, C_SHOPPING}, {"블라우스", KW_CATEGORY, C_SHOPPING},
+	{"니트", KW_CATEGORY, C_SHOPPING}, {"스웨터", KW_CATEGORY, C_SHOPPING}, {"가디건", KW_CATEGORY, C_SHOPPING},
+	{"조끼", KW_CATEGORY, C_SHOPPING}, {"반팔", KW_CATEGORY, C_SHOPPING}, {"긴팔", KW_CATEGORY, C_SHOPPING},
+	{"청바지", KW_CATEGORY, C_SHOPPING}, {"반바지", KW_CATEGORY, C_SHOPPING}, {"슬랙스", KW_CATEGORY, C_SHOPPING},
+	{"레깅스", KW_CATEGORY, C_SHOPPING}, {"치마", KW_CATEGORY, C_SHOPPING}, {"스커트", KW_CATEGORY, C_SHOPPING},
+	{"원피스", KW_CATEGORY, C_SHOPPING}, {"트레이닝복", KW_CATEGORY, C_SHOPPING}, {"츄리닝", KW_CATEGORY, C_SHOPPING},
+	{"체육복", KW_CATEGORY, C_SHOPPING}, {"교복", KW_CATEGORY, C_SHOPPING}, {"잠옷", KW_CATEGORY, C_SHOPPING},
+	{"속옷", KW_CATEGORY, C_SHOPPING}, {"내복", KW_CATEGORY, C_SHOPPING}, {"수영복", KW_CATEGORY, C_SHOPPING},
+	{"운동화", KW_CATEGORY, C_SHOPPING}, {"구두", KW_CATEGORY, C_SHOPPING}, {"부츠", KW_CATEGORY, C_SHOPPING},
+	{"샌들", KW_CATEGORY, C_SHOPPING}, {"슬리퍼", KW_CATEGORY, C_SHOPPING}, {"크록스", KW_CATEGORY, C_SHOPPING},
+	{"실내화", KW_CATEGORY, C_SHOPPING}, {"장갑", KW_CATEGORY, C_SHOPPING}, {"목도리", KW_CATEGORY, C_SHOPPING},
+	{"머플러", KW_CATEGORY, C_SHOPPING}, {"벨트", KW_CATEGORY, C_SHOPPING}, {"지갑", KW_CATEGORY, C_SHOPPING},
+	{"우산", KW_CATEGORY, C_SHOPPING}, {"귀걸이", KW_CATEGORY, C_SHOPPING}, {"목걸이", KW_CATEGORY, C_SHOPPING},
+	{"팔찌", KW_CATEGORY, C_SHOPPING}, {"머리끈", KW_CATEGORY, C_SHOPPING},
 	{"영화", KW_CATEGORY, C_CULTURE}, {"노래방", KW_CATEGORY, C_CULTURE}, {"pc방", KW_CATEGORY, C_CULTURE},
 	{"피시방", KW_CATEGORY, C_CULTURE}, {"피씨방", KW_CATEGORY, C_CULTURE}, {"게임", KW_CATEGORY, C_CULTURE},
 	{"놀이공원", KW_CATEGORY, C_CULTURE}, {"콘서트", KW_CATEGORY, C_CULTURE}, {"공연", KW_CATEGORY, C_CULTURE},
@@ -222,12 +248,20 @@ static const kw_def keywords[] = {
 	{"없던 걸로", KW_DELETE, 0}, {"없던걸로", KW_DELETE, 0}, {"빼줘", KW_DELETE, 0}, {"빼 줘", KW_DELETE, 0},
 	{"아니", KW_MODIFY, 0}, {"아냐", KW_MODIFY, 0}, {"수정", KW_MODIFY, 0}, {"고쳐", KW_MODIFY, 0},
 	{"바꿔", KW_MODIFY, 0}, {"정정", KW_MODIFY, 0}, {"잘못", KW_MODIFY, 0}, {"틀렸", KW_MODIFY, 0},
+	{"변경", KW_MODIFY, 0}, {"바꾸", KW_MODIFY, 0}, {"고치", KW_MODIFY, 0},
+	{"말고", KW_PIVOT, 0}, {"말구", KW_PIVOT, 0}, {"아니고", KW_PIVOT, 0}, {"아니구", KW_PIVOT, 0},
+	{"아니라", KW_PIVOT, 0}, {"아닌데", KW_PIVOT, 0},
 	{"이었어", KW_COPULA, 0}, {"였어", KW_COPULA, 0}, {"이었음", KW_COPULA, 0}, {"였음", KW_COPULA, 0},
 	{"이었다", KW_COPULA, 0}, {"였다", KW_COPULA, 0}, {"이었고", KW_COPULA, 0}, {"였고", KW_COPULA, 0},
 	{"이라고", KW_COPULA, 0},
 	{"얼마", KW_QUERY, 0}, {"합계", KW_QUERY, 0}, {"내역", KW_QUERY, 0}, {"조회", KW_QUERY, 0},
 	{"알려줘", KW_QUERY, 0}, {"알려 줘", KW_QUERY, 0}, {"보여줘", KW_QUERY, 0}, {"보여 줘", KW_QUERY, 0},
 	{"총액", KW_QUERY, 0}, {"통계", KW_QUERY, 0},
+	{"몇 번", KW_Q_COUNT, 0}, {"몇번", KW_Q_COUNT, 0}, {"몇 회", KW_Q_COUNT, 0}, {"몇회", KW_Q_COUNT, 0},
+	{"횟수", KW_Q_COUNT, 0}, {"어디", KW_Q_WHERE, 0}, {"어느 가게", KW_Q_WHERE, 0},
+	{"뭐에", KW_Q_WHAT, 0}, {"뭐", KW_Q_WHAT, 0}, {"무엇", KW_Q_WHAT, 0}, {"무슨", KW_Q_WHAT, 0},
+	{"어떤", KW_Q_WHAT, 0}, {"항목", KW_Q_WHAT, 0}, {"카테고리", KW_Q_WHAT, 0}, {"분야", KW_Q_WHAT, 0},
+	{"제일", KW_Q_MOST, 0}, {"가장", KW_Q_MOST, 0}, {"젤", KW_Q_MOST, 0}, {"많이", KW_Q_MUCH, 0},
 	{"했어", KW_FILLER, 0}, {"했음", KW_FILLER, 0}, {"했다", KW_FILLER, 0}, {"했고", KW_FILLER, 0},
 	{"했는데", KW_FILLER, 0}, {"해줘", KW_FILLER, 0}, {"해 줘", KW_FILLER, 0}, {"입력", KW_FILLER, 0},
 	{"기록", KW_FILLER, 0}, {"적어", KW_FILLER, 0}, {"등록", KW_FILLER, 0}, {"저장", KW_FILLER, 0}
@@ -651,6 +685,7 @@ typedef enum item_type
 #define DF_VAGUE			0x02
 #define DF_PREVIOUS_YEAR	0x04
 #define DF_BAD				0x08	/* names a day that does not exist */
+#define DF_JUST_NOW			0x10	/* 방금: today; in a correction or a deletion, "the latest" */
 
 #define MAX_ITEMS 48
 
@@ -1377,6 +1412,9 @@ take_word(pstate *st, int i, const dict_entry *e, const ledger_dict *d)
 		case KW_DATE_FUTURE:
 			add_item(st, IT_DATE, 0, i, end, st->ref + e->value, DF_EXPLICIT_FUTURE);
 			return end;
+		case KW_DATE_JUST_NOW:
+			add_item(st, IT_DATE, 0, i, end, st->ref, DF_JUST_NOW);
+			return end;
 		case KW_WEEKDAY:
 			{
 				item	   *week = adjacent_prev(st, i, KW_WEEK);
@@ -1403,6 +1441,7 @@ take_word(pstate *st, int i, const dict_entry *e, const ledger_dict *d)
 		case KW_COPULA:
 		case KW_QUERY:
 		case KW_FILLER:
+		case KW_PIVOT:
 			end = Max(end, token_end(st->s, st->n, end));
 			add_item(st, IT_KEYWORD, e->type, i, end, e->value, 0);
 			return end;
@@ -1572,198 +1611,207 @@ build_memo(pstate *st, const char *orig, char *buf)
 	return out;
 }
 
-static void
-resolve(pstate *st, ledger_parsed *p)
+/*
+ * What one stretch of the sentence names: the items whose start lies in
+ * [from, to).  A correction has two stretches (the entry named, then the
+ * new values); any other sentence one, the whole sentence.
+ */
+typedef struct side
 {
-	item	   *amount = NULL;
-	item	   *date = NULL;
-	item	   *merchant = NULL;
-	item	   *week = NULL;
-	item	   *month = NULL;
-	item	   *month_abs = NULL;
-	int			last_income = -1,
-				last_expense = -1;
-	bool		give = false,
-				income_noun_allowance = false,
-				income_noun_other = false,
-				giver = false,
-				del = false,
-				modify = false,
-				copula = false,
-				query = false;
-	int			category = -1;
-	int			weak_category = -1;
-	bool		multiple_amounts = false;
+	item	   *amount;			/* the best amount: highest quality, first */
+	bool		multiple_amounts;	/* another amount of that quality differs */
+	item	   *date;			/* the first date ("방금" only when keep_just_now) */
+	bool		date_multiple;
+	item	   *merchant;
+	item	   *week;
+	item	   *month;
+	item	   *month_abs;
+	int			category;		/* the first category word, else a weak one, else -1 */
+	bool		allowance;		/* 용돈, 세뱃돈 */
+	bool		other_income;	/* 월급, 환불 ... */
+	bool		giver;			/* 할머니, 엄마 ... */
+} side;
 
+static void
+pick_side(pstate *st, int from, int to, bool keep_just_now, side *sd)
+{
+	int			weak = -1;
+
+	memset(sd, 0, sizeof(side));
+	sd->category = -1;
 	for (int k = 0; k < st->nitems; k++)
 	{
 		item	   *it = &st->items[k];
 
+		if (it->start < from || it->start >= to)
+			continue;
 		switch (it->type)
 		{
 			case IT_AMOUNT:
-				if (amount == NULL || it->aux > amount->aux)
-					amount = it;
+				if (sd->amount == NULL || it->aux > sd->amount->aux)
+					sd->amount = it;
 				break;
 			case IT_DATE:
-				if (date == NULL)
-					date = it;
-				else if (it->value != date->value)
-					p->reasons |= LEDGER_R_DATE_MULTIPLE;
+				if ((it->aux & DF_JUST_NOW) && !keep_just_now)
+					break;
+				if (sd->date == NULL)
+					sd->date = it;
+				else if (it->value != sd->date->value)
+					sd->date_multiple = true;
 				break;
 			case IT_MONTH_ABS:
-				if (month_abs == NULL)
-					month_abs = it;
+				if (sd->month_abs == NULL)
+					sd->month_abs = it;
 				break;
 			case IT_KEYWORD:
 				switch (it->kw)
 				{
 					case KW_MERCHANT:
-						if (merchant == NULL)
-							merchant = it;
+						if (sd->merchant == NULL)
+							sd->merchant = it;
 						break;
 					case KW_WEEK:
-						if (week == NULL)
-							week = it;
+						if (sd->week == NULL)
+							sd->week = it;
 						break;
 					case KW_MONTH:
-						if (month == NULL)
-							month = it;
-						break;
-					case KW_INCOME_VERB:
-						last_income = it->start;
-						break;
-					case KW_EXPENSE_VERB:
-						last_expense = it->start;
-						break;
-					case KW_GIVE_VERB:
-						give = true;
+						if (sd->month == NULL)
+							sd->month = it;
 						break;
 					case KW_INCOME_NOUN:
 						if (it->value == C_ALLOWANCE)
-							income_noun_allowance = true;
+							sd->allowance = true;
 						else
-							income_noun_other = true;
+							sd->other_income = true;
 						break;
 					case KW_GIVER:
-						giver = true;
+						sd->giver = true;
 						break;
 					case KW_CATEGORY:
 						if (it->value >= WEAK_CATEGORY)
 						{
-							if (weak_category < 0)
-								weak_category = (int) it->value - WEAK_CATEGORY;
+							if (weak < 0)
+								weak = (int) it->value - WEAK_CATEGORY;
 						}
-						else if (category < 0)
-							category = (int) it->value;
-						break;
-					case KW_DELETE:
-						del = true;
-						break;
-					case KW_MODIFY:
-						modify = true;
-						break;
-					case KW_COPULA:
-						copula = true;
-						break;
-					case KW_QUERY:
-						query = true;
+						else if (sd->category < 0)
+							sd->category = (int) it->value;
 						break;
 				}
 				break;
 		}
 	}
-	if (category < 0)
-		category = weak_category;
-	for (int k = 0; k < st->nitems && amount != NULL; k++)
+	if (sd->category < 0)
+		sd->category = weak;
+	for (int k = 0; k < st->nitems && sd->amount != NULL; k++)
 	{
 		item	   *it = &st->items[k];
 
-		if (it->type == IT_AMOUNT && it != amount && it->aux == amount->aux && it->value != amount->value)
-			multiple_amounts = true;
+		if (it->start >= from && it->start < to && it->type == IT_AMOUNT && it != sd->amount &&
+			it->aux == sd->amount->aux && it->value != sd->amount->value)
+			sd->multiple_amounts = true;
 	}
+}
 
-	/* what is consumed */
+/* does a stretch name an entry: an amount with a unit or of 100 and more, a date, a merchant? */
+static inline bool
+side_names_entry(const side *sd)
+{
+	return (sd->amount != NULL && sd->amount->aux >= 2) || sd->date != NULL || sd->merchant != NULL;
+}
+
+/* is the item followed, after spaces, by one of the words? */
+static bool
+followed_by(pstate *st, const item *it, const char *const *words, int nwords)
+{
+	int			k = skip_spaces(st->s, st->n, it->end);
+
+	for (int w = 0; w < nwords; w++)
+		if (starts(st->s, st->n, k, words[w]))
+			return true;
+	return false;
+}
+
+/*
+ * A correction of the form "A에서 B(으)로" (5천원에서 4천원으로, 스벅에서
+ * 투썸으로): the end of A when an amount (or a merchant) is followed by 에서
+ * and a later one of the same kind by (으)로; else -1.
+ */
+static int
+from_to_pivot(pstate *st)
+{
+	static const char *const from_words[] = {"에서"};
+	static const char *const to_words[] = {"으로", "로"};
+
 	for (int k = 0; k < st->nitems; k++)
 	{
-		item	   *it = &st->items[k];
-		bool		consume = true;
+		item	   *a = &st->items[k];
+		bool		is_amount = a->type == IT_AMOUNT && a->aux >= 2;
+		bool		is_merchant = a->type == IT_KEYWORD && a->kw == KW_MERCHANT;
 
-		if (it->type == IT_KEYWORD &&
-			(it->kw == KW_CATEGORY || it->kw == KW_INCOME_NOUN || it->kw == KW_GIVER))
-			consume = false;
-		if (it->type == IT_AMOUNT && it->aux < 2)
-			consume = false;
-		if (consume)
-			memset(st->consumed + it->start, true, it->end - it->start);
-	}
-
-	/* the amount */
-	if (amount != NULL && amount->aux >= 2)
-	{
-		p->has_amount = true;
-		p->amount = amount->value;
-		if (amount->aux == 2)
-			p->reasons |= LEDGER_R_AMOUNT_NO_UNIT;
-		if (multiple_amounts)
-			p->reasons |= LEDGER_R_AMOUNT_MULTIPLE;
-		if (amount->value < 1 || amount->value > LEDGER_MAX_AMOUNT)
+		if (!(is_amount || is_merchant) || !followed_by(st, a, from_words, lengthof(from_words)))
+			continue;
+		for (int j = k + 1; j < st->nitems; j++)
 		{
-			p->error = LEDGER_E_RANGE;
-			p->error_amount = amount->value;
+			item	   *b = &st->items[j];
+
+			if (b->type == a->type && b->kw == a->kw && (!is_amount || b->aux >= 2) &&
+				followed_by(st, b, to_words, lengthof(to_words)))
+				return a->end;
 		}
 	}
+	return -1;
+}
 
-	/* the intent */
-	if (del)
-		p->intent = LEDGER_DELETE;
-	else if (query && !(amount != NULL && amount->aux == 3))
-		p->intent = LEDGER_QUERY;
-	else if (modify || (copula && merchant == NULL && category < 0 && last_expense < 0 && last_income < 0 &&
-						p->has_amount))
-		p->intent = LEDGER_MODIFY;
-	else
-		p->intent = LEDGER_ADD;
+/*
+ * "어제 맥날 거 8천원으로 고쳐줘": a token 거 (것, 꺼) that makes what comes
+ * before it the entry meant.  Returns its position, or -1.
+ */
+static int
+the_one_pivot(pstate *st)
+{
+	static const char *const words[] = {"거", "것", "꺼"};
+	static const char *const after[] = {"를", "는", "도", "요", "의"};
+	const unsigned char *s = st->s;
+	int			n = st->n;
 
-	/* the kind: the last verb decides (Korean is verb-final) */
-	if (last_income >= 0 && last_income > last_expense)
-		p->kind = LEDGER_INCOME;
-	else if (last_expense >= 0)
-		p->kind = LEDGER_EXPENSE;
-	else if (give)
-		p->kind = (income_noun_allowance || income_noun_other) ? LEDGER_INCOME : LEDGER_EXPENSE;
-	else if (income_noun_allowance || income_noun_other)
-		p->kind = LEDGER_INCOME;
-	else
+	for (int i = 0; i < n; i++)
 	{
-		p->kind = LEDGER_EXPENSE;
-		if (merchant == NULL && category < 0 && p->intent == LEDGER_ADD)
-			p->reasons |= LEDGER_R_KIND_ASSUMED;
-	}
+		for (int w = 0; w < (int) lengthof(words); w++)
+		{
+			int			e = i + strlen(words[w]);
+			bool		starts_token,
+						ends_token;
 
-	/* the merchant and the category */
-	if (merchant != NULL)
-		p->merchant = merchant->dict->names[merchant->value];
-	if (p->kind == LEDGER_INCOME)
-	{
-		if (income_noun_allowance || (giver && !income_noun_other))
-			p->category = category_names[C_ALLOWANCE];
-		else
-			p->category = category_names[C_OTHER_INCOME];
-	}
-	else if (merchant != NULL)
-		p->category = merchant->dict->categories[merchant->value];
-	else if (category >= 0)
-		p->category = category_names[category];
-	else if (p->intent == LEDGER_ADD)
-	{
-		p->category = category_names[C_OTHER];
-		p->reasons |= LEDGER_R_CATEGORY_DEFAULT;
-	}
-	if (p->intent == LEDGER_ADD && merchant == NULL)
-		p->reasons |= LEDGER_R_MERCHANT_UNKNOWN;
+			if (!starts(s, n, i, words[w]))
+				continue;
+			starts_token = i == 0 || s[i - 1] == ' ';
+			for (int k = 0; !starts_token && k < st->nitems; k++)
+				if (st->items[k].end == i)
+					starts_token = true;	/* 맥날거 */
+			ends_token = e >= n || s[e] == ' ' || is_punct_at(s, n, e, &(int) {0});
+			for (int a = 0; !ends_token && a < (int) lengthof(after); a++)
+			{
+				int			e2 = e + strlen(after[a]);
 
-	/* the date */
+				if (starts(s, n, e, after[a]) && (e2 >= n || s[e2] == ' '))
+					ends_token = true;
+			}
+			if (starts_token && ends_token)
+				return i;
+		}
+	}
+	return -1;
+}
+
+/* the date a side states, into p (the new values); errors of a stated date too */
+static void
+resolve_date(pstate *st, const side *sd, ledger_parsed *p)
+{
+	const item *date = sd->date;
+	const item *week = sd->week;
+	const item *month = sd->month;
+	const item *month_abs = sd->month_abs;
+
 	p->date = st->ref;
 	if (date != NULL)
 	{
@@ -1837,26 +1885,257 @@ resolve(pstate *st, ledger_parsed *p)
 	}
 	else if (p->intent == LEDGER_ADD)
 		p->reasons |= LEDGER_R_DATE_NOT_STATED;
+}
 
-	/* the period of a question */
+/* the entry a correction or a deletion names (p->old_*), from a side */
+static void
+resolve_old(const side *sd, ledger_parsed *p)
+{
+	if (sd->amount != NULL && sd->amount->aux >= 2 && sd->amount->value >= 1 &&
+		sd->amount->value <= LEDGER_MAX_AMOUNT)
+	{
+		p->has_old_amount = true;
+		p->old_amount = sd->amount->value;
+	}
+	if (sd->date != NULL && !(sd->date->aux & (DF_BAD | DF_EXPLICIT_FUTURE)))
+	{
+		p->has_old_date = true;
+		p->old_date = sd->date->value;
+	}
+	if (sd->merchant != NULL)
+		p->old_merchant = sd->merchant->dict->names[sd->merchant->value];
+}
+
+static void
+resolve(pstate *st, ledger_parsed *p)
+{
+	side		whole;
+	side		now;			/* the new values (a correction), else the whole sentence */
+	side		old;			/* the entry named (a correction, a deletion) */
+	int			last_income = -1,
+				last_expense = -1;
+	bool		give = false,
+				del = false,
+				modify = false,
+				copula = false,
+				query = false,
+				q_count = false,
+				q_where = false,
+				q_what = false,
+				q_most = false,
+				q_much = false,
+				unit_amount = false;
+	int			pivot = -1;
+	const item *pivot_word = NULL;
+
+	for (int k = 0; k < st->nitems; k++)
+	{
+		item	   *it = &st->items[k];
+
+		if (it->type == IT_AMOUNT && it->aux == 3)
+			unit_amount = true;
+		if (it->type != IT_KEYWORD)
+			continue;
+		switch (it->kw)
+		{
+			case KW_INCOME_VERB:
+				last_income = it->start;
+				break;
+			case KW_EXPENSE_VERB:
+				last_expense = it->start;
+				break;
+			case KW_GIVE_VERB:
+				give = true;
+				break;
+			case KW_DELETE:
+				del = true;
+				break;
+			case KW_MODIFY:
+				modify = true;
+				break;
+			case KW_COPULA:
+				copula = true;
+				break;
+			case KW_QUERY:
+				query = true;
+				break;
+			case KW_PIVOT:
+				if (pivot_word == NULL)
+					pivot_word = it;
+				break;
+			case KW_Q_COUNT:
+				q_count = true;
+				break;
+			case KW_Q_WHERE:
+				q_where = true;
+				break;
+			case KW_Q_WHAT:
+				q_what = true;
+				break;
+			case KW_Q_MOST:
+				q_most = true;
+				break;
+			case KW_Q_MUCH:
+				q_much = true;
+				break;
+		}
+	}
+	pick_side(st, 0, st->n, true, &whole);
+
+	/* what is consumed */
+	for (int k = 0; k < st->nitems; k++)
+	{
+		item	   *it = &st->items[k];
+		bool		consume = true;
+
+		if (it->type == IT_KEYWORD &&
+			(it->kw == KW_CATEGORY || it->kw == KW_INCOME_NOUN || it->kw == KW_GIVER))
+			consume = false;
+		if (it->type == IT_AMOUNT && it->aux < 2)
+			consume = false;
+		if (consume)
+			memset(st->consumed + it->start, true, it->end - it->start);
+	}
+
+	/*
+	 * The intent.  A correction names the entry and then the new values: "A
+	 * 말고 B", "A 아니고 B", "A에서 B로 바꿔줘", "A 거 B로 고쳐줘".  A pivot
+	 * word counts when what precedes it names an entry (a category word
+	 * alone only with a correction verb: "떡볶이 말고 라면 먹었어 3천원" is
+	 * an entry).
+	 */
+	if (del)
+		p->intent = LEDGER_DELETE;
+	else if ((query || q_count || q_where || (q_most && q_much)) && !unit_amount)
+		p->intent = LEDGER_QUERY;
+	else
+	{
+		if (pivot_word != NULL)
+		{
+			pick_side(st, 0, pivot_word->start, false, &old);
+			if (side_names_entry(&old) || (old.category >= 0 && (modify || copula)))
+				pivot = pivot_word->start;
+		}
+		if (pivot < 0 && modify)
+			pivot = from_to_pivot(st);
+		if (pivot < 0 && modify)
+		{
+			int			one = the_one_pivot(st);
+
+			if (one >= 0)
+			{
+				pick_side(st, 0, one, false, &old);
+				if (side_names_entry(&old))
+					pivot = one;
+			}
+		}
+		if (modify || pivot >= 0 ||
+			(copula && whole.merchant == NULL && whole.category < 0 && last_expense < 0 && last_income < 0 &&
+			 whole.amount != NULL && whole.amount->aux >= 2))
+			p->intent = LEDGER_MODIFY;
+		else
+			p->intent = LEDGER_ADD;
+	}
+
+	/* the sides: a correction's new values after its pivot; a deletion names only the entry */
+	if (p->intent == LEDGER_MODIFY && pivot >= 0)
+	{
+		pick_side(st, 0, pivot, false, &old);
+		pick_side(st, pivot, st->n, false, &now);
+		resolve_old(&old, p);
+	}
+	else if (p->intent == LEDGER_DELETE)
+	{
+		pick_side(st, 0, st->n, false, &old);
+		resolve_old(&old, p);
+		memset(&now, 0, sizeof(now));
+		now.category = -1;
+	}
+	else
+		pick_side(st, 0, st->n, p->intent != LEDGER_MODIFY, &now);
+	if (whole.date_multiple && !(p->intent == LEDGER_MODIFY && pivot >= 0))
+		p->reasons |= LEDGER_R_DATE_MULTIPLE;
+
+	/* the amount */
+	if (now.amount != NULL && now.amount->aux >= 2)
+	{
+		p->has_amount = true;
+		p->amount = now.amount->value;
+		if (now.amount->aux == 2)
+			p->reasons |= LEDGER_R_AMOUNT_NO_UNIT;
+		if (now.multiple_amounts)
+			p->reasons |= LEDGER_R_AMOUNT_MULTIPLE;
+		if (now.amount->value < 1 || now.amount->value > LEDGER_MAX_AMOUNT)
+		{
+			p->error = LEDGER_E_RANGE;
+			p->error_amount = now.amount->value;
+		}
+	}
+
+	/* the kind: the last verb decides (Korean is verb-final) */
+	if (last_income >= 0 && last_income > last_expense)
+		p->kind = LEDGER_INCOME;
+	else if (last_expense >= 0)
+		p->kind = LEDGER_EXPENSE;
+	else if (give)
+		p->kind = (whole.allowance || whole.other_income) ? LEDGER_INCOME : LEDGER_EXPENSE;
+	else if (whole.allowance || whole.other_income)
+		p->kind = LEDGER_INCOME;
+	else
+	{
+		p->kind = LEDGER_EXPENSE;
+		if (whole.merchant == NULL && whole.category < 0 && p->intent == LEDGER_ADD)
+			p->reasons |= LEDGER_R_KIND_ASSUMED;
+	}
+
+	/*
+	 * The merchant and the category.  An entry always has a category; a
+	 * correction, a question or a deletion only the one it states.
+	 */
+	if (now.merchant != NULL)
+		p->merchant = now.merchant->dict->names[now.merchant->value];
+	if (p->kind == LEDGER_INCOME)
+	{
+		bool		stated = now.allowance || now.other_income || now.giver;
+
+		if ((p->intent == LEDGER_ADD || (p->intent == LEDGER_MODIFY && pivot < 0)) || stated)
+			p->category = category_names[(now.allowance || (now.giver && !now.other_income)) ? C_ALLOWANCE
+										 : C_OTHER_INCOME];
+	}
+	else if (now.merchant != NULL)
+		p->category = now.merchant->dict->categories[now.merchant->value];
+	else if (now.category >= 0)
+		p->category = category_names[now.category];
+	else if (p->intent == LEDGER_ADD)
+	{
+		p->category = category_names[C_OTHER];
+		p->reasons |= LEDGER_R_CATEGORY_DEFAULT;
+	}
+	if (p->intent == LEDGER_ADD && now.merchant == NULL)
+		p->reasons |= LEDGER_R_MERCHANT_UNKNOWN;
+
+	/* the date */
+	resolve_date(st, &now, p);
+
+	/* the period of a question, and what it asks */
 	if (p->intent == LEDGER_QUERY)
 	{
-		if (month != NULL)
+		if (now.month != NULL)
 		{
-			p->period_from = month_start(st->ref, (int) month->value);
-			p->period_to = month_end(st->ref, (int) month->value);
+			p->period_from = month_start(st->ref, (int) now.month->value);
+			p->period_to = month_end(st->ref, (int) now.month->value);
 		}
-		else if (week != NULL)
+		else if (now.week != NULL)
 		{
-			p->period_from = st->ref - (isodow(st->ref) - 1) + 7 * week->value;
+			p->period_from = st->ref - (isodow(st->ref) - 1) + 7 * now.week->value;
 			p->period_to = p->period_from + 6;
 		}
-		else if (month_abs != NULL)
+		else if (now.month_abs != NULL)
 		{
 			p->period_from = month_start(p->date, 0);
 			p->period_to = month_end(p->date, 0);
 		}
-		else if (date != NULL)
+		else if (now.date != NULL)
 			p->period_from = p->period_to = p->date;
 		else
 		{
@@ -1866,6 +2145,14 @@ resolve(pstate *st, ledger_parsed *p)
 		}
 		if (p->error == LEDGER_E_FUTURE && p->period_from <= st->ref)
 			p->error = LEDGER_OK;	/* "이번 주 얼마 썼어" asks about a week not over yet */
+		if (q_count)
+			p->query = LEDGER_Q_COUNT;
+		else if (q_most && q_much)
+			p->query = q_what ? LEDGER_Q_TOP_CATEGORY : LEDGER_Q_TOP_MERCHANT;
+		else if (q_where)
+			p->query = LEDGER_Q_TOP_MERCHANT;
+		else
+			p->query = LEDGER_Q_TOTAL;
 	}
 
 	/* what is missing, and the confidence */
@@ -1875,7 +2162,7 @@ resolve(pstate *st, ledger_parsed *p)
 			if (!p->has_amount)
 			{
 				p->reasons |= LEDGER_R_AMOUNT_MISSING;
-				if (amount != NULL)
+				if (now.amount != NULL)
 					p->reasons |= LEDGER_R_AMOUNT_UNCLEAR;
 				p->confidence = 20;
 				break;
@@ -1901,7 +2188,7 @@ resolve(pstate *st, ledger_parsed *p)
 				p->confidence -= 10;
 			break;
 		case LEDGER_MODIFY:
-			if (!p->has_amount && date == NULL && merchant == NULL && category < 0)
+			if (!p->has_amount && !p->has_date && now.merchant == NULL && now.category < 0)
 			{
 				p->reasons |= LEDGER_R_NOTHING_TO_CHANGE;
 				p->confidence = 30;
@@ -2097,6 +2384,21 @@ ledger_intent_name(int intent)
 	return names[intent];
 }
 
+const char *
+ledger_query_name(int query)
+{
+	static const char *const names[] = {"TOTAL", "TOP_MERCHANT", "TOP_CATEGORY", "COUNT"};
+
+	return names[query];
+}
+
+/* does the parse name an entry as it is now (a correction's or a deletion's old values)? */
+static inline bool
+ledger_names_old(const ledger_parsed *p)
+{
+	return p->has_old_amount || p->has_old_date || p->old_merchant != NULL;
+}
+
 /* the question to ask back, or NULL */
 static const char *
 ledger_question(const ledger_parsed *p)
@@ -2158,8 +2460,24 @@ ledger_append_json(StringInfo buf, const ledger_parsed *p)
 	appendStringInfoString(buf, "], \"question\": ");
 	append_json_string(buf, question);
 	if (p->intent == LEDGER_QUERY)
-		appendStringInfo(buf, ", \"period\": {\"from\": \"%s\", \"to\": \"%s\"}",
-						 sk_date_iso(p->period_from), sk_date_iso(p->period_to));
+		appendStringInfo(buf, ", \"query\": \"%s\", \"period\": {\"from\": \"%s\", \"to\": \"%s\"}",
+						 ledger_query_name(p->query), sk_date_iso(p->period_from), sk_date_iso(p->period_to));
+	if (ledger_names_old(p))
+	{
+		appendStringInfoString(buf, ", \"old\": {\"amount\": ");
+		if (p->has_old_amount)
+			appendStringInfo(buf, INT64_FORMAT, p->old_amount);
+		else
+			appendStringInfoString(buf, "null");
+		appendStringInfoString(buf, ", \"date\": ");
+		if (p->has_old_date)
+			appendStringInfo(buf, "\"%s\"", sk_date_iso(p->old_date));
+		else
+			appendStringInfoString(buf, "null");
+		appendStringInfoString(buf, ", \"merchant\": ");
+		append_json_string(buf, p->old_merchant);
+		appendStringInfoChar(buf, '}');
+	}
 	appendStringInfoChar(buf, '}');
 }
 
@@ -2285,8 +2603,8 @@ stockking_ledger_parse(PG_FUNCTION_ARGS)
 	ledger_parsed p;
 	char		memo[LEDGER_MEMO_BUF];
 	TupleDesc	tupdesc;
-	Datum		values[12];
-	bool		nulls[12];
+	Datum		values[16];
+	bool		nulls[16];
 	const char *question;
 	int			nreasons = 0;
 	Datum		reasons[LEDGER_R_COUNT];
@@ -2325,6 +2643,17 @@ stockking_ledger_parse(PG_FUNCTION_ARGS)
 	values[10] = DateADTGetDatum(p.period_from);
 	values[11] = DateADTGetDatum(p.period_to);
 	nulls[10] = nulls[11] = p.intent != LEDGER_QUERY;
+	/* since 0.2.0; a 0.1.0 record type has the first 12 attributes only */
+	values[12] = Int64GetDatum(p.old_amount);
+	nulls[12] = !p.has_old_amount;
+	values[13] = DateADTGetDatum(p.old_date);
+	nulls[13] = !p.has_old_date;
+	values[14] = p.old_merchant ? CStringGetTextDatum(p.old_merchant) : (Datum) 0;
+	nulls[14] = p.old_merchant == NULL;
+	values[15] = p.intent == LEDGER_QUERY ? CStringGetTextDatum(ledger_query_name(p.query)) : (Datum) 0;
+	nulls[15] = p.intent != LEDGER_QUERY;
+	if (tupdesc->natts != 12 && tupdesc->natts != 16)
+		elog(ERROR, "stockking.ledger_parse_result has %d attributes, expected 12 or 16", tupdesc->natts);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 

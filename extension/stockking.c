@@ -21,4 +21,15 @@
 
 #include "fmgr.h"
 
+#include "stockking.h"
+
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Module load: the settings and callbacks of the request identity */
+void
+_PG_init(void)
+{
+	sk_identity_init();
+}

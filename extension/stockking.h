@@ -66,9 +66,19 @@ extern bool sk_arg_text(Jsonb *args, const char *key, bool required, char **out)
 extern bool sk_arg_int64(Jsonb *args, const char *key, bool required, int64 *out);
 extern bool sk_arg_micros(Jsonb *args, const char *key, bool required, int64 *out);
 
-/* Request identity: request.user_id (raises 28000 when unset) and ADMIN */
+/*
+ * Request identity (identity.c): the caller's user id as text (raises 28000
+ * when anonymous), ADMIN, the role (CHILD, PARENT, ADMIN; "" when
+ * anonymous).  sk_act_as() makes the rest of the (sub)transaction, until
+ * sk_act_done(), run as another user: the extension's own code acting for a
+ * child it has checked the caller may act for.
+ */
+extern void sk_identity_init(void);
 extern const char *sk_require_user(void);
 extern bool sk_is_admin(void);
+extern const char *sk_request_role(void);
+extern void sk_act_as(const char *user_id, const char *role);
+extern void sk_act_done(void);
 
 /* A COPY is loading rows as they were dumped (restore.c) */
 extern bool sk_restoring(void);

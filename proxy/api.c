@@ -41,6 +41,7 @@ typedef struct st_api_request_t {
     sk_routes_t *routes; /* reference held while the request lives */
     const sk_route_t *route;
     sk_jwt_identity_t identity;
+    const char *token; /* the verified bearer token (NUL-terminated, in the request's pool); "" when none */
     sk_event_client_t *stream; /* GET /v1/events */
     char statement_timeout[16];
 } api_request_t;
@@ -177,6 +178,7 @@ static int authenticate(api_request_t *r, const h2o_iovec_t *roles, size_t num_r
         return -1;
     }
     r->http.user_id = r->identity.sub;
+    r->token = h2o_strdup(&r->http.req->pool, token.base, token.len).base;
     if (roles == NULL || num_roles == 0)
         return 0;
     for (i = 0; i != num_roles; ++i)
@@ -637,8 +639,7 @@ static void serve_route(api_request_t *r)
     r->query.cb = on_query_done;
     r->query.fn_id = r->route->fn_id;
     r->query.read_only = r->route->read_only;
-    r->query.user_id = r->route->is_public ? "" : r->identity.sub;
-    r->query.role = r->route->is_public ? "" : r->identity.role;
+    r->query.jwt = r->route->is_public ? "" : r->token;
     r->query.request_id = r->http.request_id;
     r->query.statement_timeout = r->statement_timeout;
     if (r->route->raw_body)
@@ -670,7 +671,7 @@ static void serve_events(api_request_t *r, int websocket)
     if (authenticate(r, NULL, 0, 1) != 0 || rate_limit(r, SK_RATE_DEFAULT, 1) != 0)
         return;
     if (websocket) {
-        sk_events_start_ws(&r->worker->hub, &r->http, &r->identity, client_key);
+        sk_events_start_ws(&r->worker->hub, &r->http, &r->identity, r->token, client_key);
     } else {
         ssize_t cursor = h2o_find_header_by_str(&req->headers, H2O_STRLIT("last-event-id"), -1);
         const char *id = NULL;
@@ -689,7 +690,7 @@ static void serve_events(api_request_t *r, int websocket)
                 p = pair_end + 1;
             }
         }
-        r->stream = sk_events_start_sse(&r->worker->hub, &r->http, &r->identity, id, id_len);
+        r->stream = sk_events_start_sse(&r->worker->hub, &r->http, &r->identity, r->token, id, id_len);
     }
 }
 

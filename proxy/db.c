@@ -38,8 +38,8 @@ static const struct {
 } base_statements[] = {
     {"begin", "BEGIN"},
     {"begin_ro", "BEGIN READ ONLY"},
-    {"setcfg", "SELECT set_config('request.user_id', $1, true), set_config('request.role', $2, true), "
-               "set_config('request.id', $3, true), set_config('statement_timeout', $4, true)"},
+    {"setcfg", "SELECT set_config('request.jwt', $1, true), set_config('request.id', $2, true), "
+               "set_config('statement_timeout', $3, true)"},
     {"commit", "COMMIT"},
     {"rollback", "ROLLBACK"},
 };
@@ -381,7 +381,7 @@ static void mark_prepared(sk_db_conn_t *conn, size_t fn_id)
 static void start_query(sk_db_conn_t *conn, sk_db_query_t *query)
 {
     const sk_fn_t *fn = conn->pool->fns.entries + query->fn_id;
-    const char *setcfg_params[4] = {query->user_id, query->role, query->request_id, query->statement_timeout};
+    const char *setcfg_params[3] = {query->jwt, query->request_id, query->statement_timeout};
     const char *call_params[2] = {query->args, query->body.base != NULL ? query->body.base : ""};
     const int call_lengths[2] = {0, (int)query->body.len}, call_formats[2] = {0, 1};
     int call_nparams = fn->raw_body ? 2 : 1;
@@ -395,7 +395,7 @@ static void start_query(sk_db_conn_t *conn, sk_db_query_t *query)
         add_step(conn, PQsendPrepare(conn->pg, name, fn->sql, call_nparams, NULL), STEP_PREPARE_FN, query->fn_id) != 0)
         goto Error;
     if (send_prepared(conn, query->read_only ? "begin_ro" : "begin", 0, NULL, STEP_PLAIN) != 0 ||
-        send_prepared(conn, "setcfg", 4, setcfg_params, STEP_PLAIN) != 0 ||
+        send_prepared(conn, "setcfg", 3, setcfg_params, STEP_PLAIN) != 0 ||
         add_step(conn, PQsendQueryPrepared(conn->pg, name, call_nparams, call_params, call_lengths, call_formats, 0), STEP_CALL,
                  0) != 0 ||
         send_prepared(conn, "commit", 0, NULL, STEP_PLAIN) != 0 || send_sync(conn) != 0)

@@ -41,8 +41,7 @@ struct st_sk_db_query_t {
     sk_db_query_cb cb;
     size_t fn_id;
     int read_only;
-    const char *user_id;           /* "" if none */
-    const char *role;              /* "" if none */
+    const char *jwt;               /* request.jwt: the caller's access token, verified again by the database; "" if none */
     const char *request_id;        /* request.id */
     const char *statement_timeout; /* milliseconds, decimal */
     const char *args;              /* JSON object text */

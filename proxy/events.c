@@ -70,7 +70,7 @@ struct st_sk_event_client_t {
     transport_t transport;
     client_state_t state;
     char user_id[SK_JWT_SUB_MAX + 1];
-    char role[SK_JWT_ROLE_MAX + 1];
+    char *token; /* the verified access token (malloc'ed), for the replay's request.jwt */
     time_t token_exp;
     char request_id[SK_REQUEST_ID_MAX + 1];
     h2o_linklist_t hub_link;
@@ -253,7 +253,7 @@ static void update_gauges(sk_event_hub_t *hub)
 }
 
 static sk_event_client_t *client_new(sk_event_hub_t *hub, transport_t transport, const sk_jwt_identity_t *identity,
-                                     const char *request_id)
+                                     const char *token, const char *request_id)
 {
     sk_event_client_t *client = h2o_mem_alloc(sizeof(*client));
 
@@ -262,7 +262,7 @@ static sk_event_client_t *client_new(sk_event_hub_t *hub, transport_t transport,
     client->transport = transport;
     client->state = CLIENT_NEW;
     memcpy(client->user_id, identity->sub, sizeof(client->user_id));
-    memcpy(client->role, identity->role, sizeof(client->role));
+    client->token = h2o_strdup(NULL, token, SIZE_MAX).base;
     client->token_exp = identity->exp;
     snprintf(client->request_id, sizeof(client->request_id), "%s", request_id);
     client->resume = -1;
@@ -306,6 +306,8 @@ static void client_dispose(sk_event_client_t *client)
     queue_dispose(&client->held);
     queue_dispose(&client->out);
     queue_dispose(&client->inflight);
+    free(client->token);
+    client->token = NULL;
 }
 
 /* Bytes queued for the client and not yet written. */
@@ -679,8 +681,7 @@ static void submit_replay(sk_event_client_t *client)
     client->query.cb = on_replay_done;
     client->query.fn_id = hub->replay_fn_id;
     client->query.read_only = 1;
-    client->query.user_id = client->user_id;
-    client->query.role = client->role;
+    client->query.jwt = client->token;
     client->query.request_id = client->request_id;
     client->query.statement_timeout = client->timeout;
     client->query.args = client->args;
@@ -960,7 +961,7 @@ static int admit(sk_event_hub_t *hub, sk_http_ctx_t *http)
 }
 
 sk_event_client_t *sk_events_start_sse(sk_event_hub_t *hub, sk_http_ctx_t *http, const sk_jwt_identity_t *identity,
-                                       const char *last_event_id, size_t len)
+                                       const char *token, const char *last_event_id, size_t len)
 {
     sk_event_client_t *client;
     int64_t resume = -1;
@@ -971,7 +972,7 @@ sk_event_client_t *sk_events_start_sse(sk_event_hub_t *hub, sk_http_ctx_t *http,
     }
     if (admit(hub, http) != 0)
         return NULL;
-    client = client_new(hub, TRANSPORT_SSE, identity, http->request_id);
+    client = client_new(hub, TRANSPORT_SSE, identity, token, http->request_id);
     client->http = http;
     client->req = http->req;
     client_subscribe(client, resume);
@@ -1025,13 +1026,14 @@ static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_
     ws_on_subscribe(client, arg->msg, arg->msg_length);
 }
 
-int sk_events_start_ws(sk_event_hub_t *hub, sk_http_ctx_t *http, const sk_jwt_identity_t *identity, const char *client_key)
+int sk_events_start_ws(sk_event_hub_t *hub, sk_http_ctx_t *http, const sk_jwt_identity_t *identity, const char *token,
+                       const char *client_key)
 {
     sk_event_client_t *client;
 
     if (admit(hub, http) != 0)
         return -1;
-    client = client_new(hub, TRANSPORT_WS, identity, http->request_id);
+    client = client_new(hub, TRANSPORT_WS, identity, token, http->request_id);
     sk_http_begin_stream(http, 101);
     client->ws = h2o_upgrade_to_websocket(http->req, client_key, client, on_ws_message);
     return 0;

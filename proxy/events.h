@@ -60,20 +60,22 @@ void sk_event_hub_abort(sk_event_hub_t *hub);
  */
 void sk_event_hub_dispose(sk_event_hub_t *hub);
 /**
- * Starts a Server-Sent Events stream for the request of `http` and `identity`: the events after `last_event_id` (`len` bytes,
- * decimal; none if NULL) are replayed, then the stream goes live. Returns the client, owned by the request (pass it to
+ * Starts a Server-Sent Events stream for the request of `http` and `identity` (verified from `token`, which the replay sends to
+ * the database as request.jwt): the events after `last_event_id` (`len` bytes, decimal; none if NULL) are replayed, then the
+ * stream goes live. Returns the client, owned by the request (pass it to
  * sk_events_detach_sse when the request is freed), or NULL after responding with an error.
  */
 sk_event_client_t *sk_events_start_sse(sk_event_hub_t *hub, sk_http_ctx_t *http, const sk_jwt_identity_t *identity,
-                                       const char *last_event_id, size_t len);
+                                       const char *token, const char *last_event_id, size_t len);
 /**
  * The request of an SSE client is being freed.
  */
 void sk_events_detach_sse(sk_event_client_t *client);
 /**
- * Upgrades the request of `http` to a WebSocket for `identity` (`client_key` from h2o_is_websocket_handshake); the client then
+ * Upgrades the request of `http` to a WebSocket for `identity` and its `token` (`client_key` from h2o_is_websocket_handshake); the client then
  * subscribes with {"type":"subscribe","last_event_id":N}. The connection owns the client. Returns 0, or -1 after responding.
  */
-int sk_events_start_ws(sk_event_hub_t *hub, sk_http_ctx_t *http, const sk_jwt_identity_t *identity, const char *client_key);
+int sk_events_start_ws(sk_event_hub_t *hub, sk_http_ctx_t *http, const sk_jwt_identity_t *identity, const char *token,
+                       const char *client_key);
 
 #endif

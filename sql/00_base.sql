@@ -5,11 +5,22 @@
 
 \echo Use "CREATE EXTENSION stockking" to load this file. \quit
 
--- Roles.  The extension runs its api functions as SECURITY DEFINER owned by
--- stockking_definer, a role that is neither superuser nor table owner, so
--- row-level security applies to every api call.  stockking_api may only
--- execute api functions; the proxy's login role is made a member of it by
--- the set-up (docker/cluster.sh).
+-- Roles (cluster-wide; made here when missing):
+--   stockking_api     may execute the api functions and nothing else; the
+--                     proxy's login role (stockking_web) is a member.
+--   stockking_definer owns the api functions (SECURITY DEFINER): neither
+--                     superuser nor table owner, so row-level security applies
+--                     to every api call.
+--   stockking_system  owns the few functions that act beyond one caller's
+--                     rows -- sign-up and log-in before there is a caller,
+--                     sessions, the event feed, opening accounts, the ledger
+--                     summaries, family merges: not a superuser, owns no
+--                     table, passes row-level security (BYPASSRLS) but holds
+--                     only the table privileges those functions use.
+--   stockking_service a session whose role has its privileges may state the
+--                     caller in request.user_id / request.role (operators'
+--                     tools, batch jobs); every other session must prove the
+--                     caller with a verified token (extension/identity.c).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stockking_api') THEN
@@ -17,6 +28,12 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stockking_definer') THEN
         CREATE ROLE stockking_definer NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stockking_system') THEN
+        CREATE ROLE stockking_system NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'stockking_service') THEN
+        CREATE ROLE stockking_service NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
     END IF;
 END
 $$;
@@ -29,21 +46,43 @@ COMMENT ON SCHEMA api IS 'StockKing Kids API: the functions the proxy and SQL cl
 GRANT USAGE ON SCHEMA api TO stockking_api;
 GRANT USAGE ON SCHEMA stockking TO stockking_definer;
 GRANT USAGE ON SCHEMA api TO stockking_definer;
+GRANT USAGE ON SCHEMA stockking, api TO stockking_system;
 
--- Request identity.  The proxy (or a SQL client acting for a user) sets these
--- transaction-local settings before calling an api function:
---   request.user_id  the user's uuid (the JWT "sub")
---   request.role     CHILD, PARENT or ADMIN (the JWT "role")
---   request.id       the request id, for logs and the outbox
--- A database superuser session counts as ADMIN (pg_cron jobs, psql).
+-- Request identity (extension/identity.c).  The proxy sets, transaction-
+-- locally, request.jwt (the caller's access token, verified here with the
+-- secrets of the setting stockking.jwt_secret_files) and request.id (the
+-- request id, for logs and the outbox).  A trusted session (superuser, or a
+-- role with the privileges of stockking_service) states the caller instead:
+--   request.user_id  the user's uuid
+--   request.role     CHILD, PARENT or ADMIN
+-- A superuser session counts as ADMIN as well (pg_cron jobs,
+-- psql).
 
 CREATE FUNCTION stockking.uid() RETURNS uuid
     AS 'MODULE_PATHNAME', 'stockking_uid' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION stockking.uid() IS 'the calling user''s id from request.user_id, NULL when anonymous';
+COMMENT ON FUNCTION stockking.uid() IS
+    'the calling user''s id (the verified token''s sub, or request.user_id in a trusted session), NULL when anonymous; 28000 for a token that does not verify';
+
+CREATE FUNCTION stockking.request_role() RETURNS text
+    AS 'MODULE_PATHNAME', 'stockking_request_role' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION stockking.request_role() IS 'the calling user''s role: CHILD, PARENT or ADMIN; NULL when anonymous';
 
 CREATE FUNCTION stockking.is_admin() RETURNS boolean
     AS 'MODULE_PATHNAME', 'stockking_is_admin' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION stockking.is_admin() IS 'true for an ADMIN user (request.role) or a superuser session';
+COMMENT ON FUNCTION stockking.is_admin() IS 'true for an ADMIN caller, or a superuser session (psql, pg_cron jobs)';
+
+-- The extension's own code acting for another user (a parent's read of a
+-- child's account runs the child's read as the child): until act_done(), or
+-- the end of the (sub)transaction, the caller is that user.
+CREATE FUNCTION stockking.act_as(user_id uuid, role text) RETURNS void
+    AS 'MODULE_PATHNAME', 'stockking_act_as' LANGUAGE C VOLATILE;
+CREATE FUNCTION stockking.act_done() RETURNS void
+    AS 'MODULE_PATHNAME', 'stockking_act_done' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION stockking.act_as(uuid, text), stockking.act_done() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stockking.act_as(uuid, text), stockking.act_done() TO stockking_definer;
+COMMENT ON FUNCTION stockking.act_as(uuid, text) IS
+    'internal: the rest of the (sub)transaction, until stockking.act_done(), runs as this user and role (CHILD, PARENT, ADMIN)';
+COMMENT ON FUNCTION stockking.act_done() IS 'internal: ends the innermost stockking.act_as()';
 
 CREATE FUNCTION stockking.require_user() RETURNS uuid
     LANGUAGE plpgsql STABLE
@@ -53,7 +92,7 @@ DECLARE
 BEGIN
     IF u IS NULL THEN
         RAISE EXCEPTION 'authentication required'
-            USING ERRCODE = '28000', HINT = 'Set request.user_id, or send a bearer token through the proxy.';
+            USING ERRCODE = '28000', HINT = 'Send a bearer token through the proxy (request.jwt); a trusted session may set request.user_id.';
     END IF;
     RETURN u;
 END

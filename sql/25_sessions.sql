@@ -210,8 +210,10 @@ $$;
 REVOKE ALL ON FUNCTION stockking.outbox_commit_order() FROM PUBLIC;
 COMMENT ON FUNCTION stockking.outbox_commit_order() IS
     'deferred trigger: numbers an outbox row in commit order (seq) under advisory lock x''73746b6f75746278'' held to the end of the commit';
+-- (not for rows restored from a dump: they keep their seq)
 CREATE CONSTRAINT TRIGGER outbox_commit_order AFTER INSERT ON stockking.outbox
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION stockking.outbox_commit_order();
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT stockking.restoring())
+    EXECUTE FUNCTION stockking.outbox_commit_order();
 
 -- What retention has deleted: every seq up to `through` is gone.
 CREATE TABLE stockking.outbox_pruned (

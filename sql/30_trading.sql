@@ -42,13 +42,12 @@ CREATE TABLE stockking.cash_ledger (
 CREATE INDEX cash_ledger_account ON stockking.cash_ledger (account_id, id);
 COMMENT ON TABLE stockking.cash_ledger IS 'append-only journal of an account''s cash, minor units, signed (+ in, - out); the balance is its sum';
 
+-- The append-only guard: 42501 on any UPDATE or DELETE, except a family
+-- merge moving the rows of one family to another (extension/family.c).
 CREATE FUNCTION stockking.refuse_change() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = '42501';
-END
-$$;
+    AS 'MODULE_PATHNAME', 'stockking_refuse_change' LANGUAGE C;
+COMMENT ON FUNCTION stockking.refuse_change() IS
+    'append-only guard (BEFORE UPDATE OR DELETE FOR EACH ROW): 42501, except api.link_family moving family_id and nothing else';
 CREATE TRIGGER cash_ledger_append_only BEFORE UPDATE OR DELETE ON stockking.cash_ledger
     FOR EACH ROW EXECUTE FUNCTION stockking.refuse_change();
 

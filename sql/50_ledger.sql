@@ -32,9 +32,14 @@ CREATE TYPE stockking.ledger_parse_result AS (
     reasons     text[],
     question    text,
     period_from date,
-    period_to   date
+    period_to   date,
+    old_amount   bigint,
+    old_date     date,
+    old_merchant text,
+    query        text
 );
-COMMENT ON TYPE stockking.ledger_parse_result IS 'a parsed ledger sentence (see api.parse_ledger_text)';
+COMMENT ON TYPE stockking.ledger_parse_result IS
+    'a parsed ledger sentence (see api.parse_ledger_text); old_* name the entry a MODIFY or DELETE means, query what a QUERY asks';
 
 CREATE FUNCTION stockking.ledger_today() RETURNS date
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -344,7 +349,9 @@ Returns {"kind": "EXPENSE"|"INCOME", "intent": "ADD"|"MODIFY"|"DELETE"|"QUERY", 
 canonical name or null, "category": one of stockking.ledger_categories() or null, "memo": what is left of the
 sentence, "confidence": 0.05..1.00, "reasons": [code...] (amount_missing, amount_without_unit, amount_multiple,
 amount_unclear, date_not_stated, date_vague, date_previous_year, date_multiple, merchant_unknown, category_default,
-kind_assumed, nothing_to_change), "question": text to ask back or null, "period": {"from","to"} (QUERY only)}.
+kind_assumed, nothing_to_change), "question": text to ask back or null, "period": {"from","to"} and "query":
+"TOTAL"|"TOP_MERCHANT"|"TOP_CATEGORY"|"COUNT" (QUERY only), "old": {"amount","date","merchant"} (MODIFY and DELETE
+that name the entry they mean, e.g. "아까 맥날 8천원 말고 7500원이야": old 8000, today, 맥도날드; amount 7500)}.
 No amount is never guessed: amount null, reason amount_missing, a question, confidence 0.20.
 A date without a year that would be in the future is last year's; a stated future date is refused.
 Errors: 22023 (400) text missing or empty; SK103 (400) text over 500 characters; 22007 (400) bad reference_date;
@@ -444,11 +451,14 @@ BEGIN
 END
 $$;
 CREATE TRIGGER ledger_entry_summary_insert AFTER INSERT ON stockking.ledger_entry
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION stockking.ledger_entry_summary();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    WHEN (NOT stockking.restoring()) EXECUTE FUNCTION stockking.ledger_entry_summary();
 CREATE TRIGGER ledger_entry_summary_update AFTER UPDATE ON stockking.ledger_entry
-    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stockking.ledger_entry_summary();
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT
+    WHEN (NOT stockking.restoring()) EXECUTE FUNCTION stockking.ledger_entry_summary();
 CREATE TRIGGER ledger_entry_summary_delete AFTER DELETE ON stockking.ledger_entry
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION stockking.ledger_entry_summary();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    WHEN (NOT stockking.restoring()) EXECUTE FUNCTION stockking.ledger_entry_summary();
 
 -- Budgets: the 80% and 100% events of the current month, once each.
 CREATE FUNCTION stockking.ledger_check_budget(p_user uuid, p_category text) RETURNS void
@@ -547,26 +557,7 @@ CREATE FUNCTION stockking.ledger_find_duplicate(p_user uuid, p_date date, p_amou
      ORDER BY id LIMIT 1
     $$;
 
--- The answer to a QUERY: totals of the caller's entries in a period.
-CREATE FUNCTION stockking.ledger_query_answer(p_user uuid, p_from date, p_to date) RETURNS jsonb
-    LANGUAGE sql STABLE
-    AS $$
-    WITH e AS (SELECT kind, category, amount FROM stockking.ledger_entry
-                WHERE user_id = p_user AND entry_date BETWEEN p_from AND p_to),
-         t AS (SELECT coalesce(sum(amount) FILTER (WHERE kind = 'EXPENSE'), 0) AS expense,
-                      coalesce(sum(amount) FILTER (WHERE kind = 'INCOME'), 0) AS income, count(*) AS n FROM e)
-    SELECT jsonb_build_object(
-        'period', jsonb_build_object('from', to_char(p_from, 'YYYY-MM-DD'), 'to', to_char(p_to, 'YYYY-MM-DD')),
-        'expense', t.expense, 'income', t.income, 'entries', t.n,
-        'by_category', coalesce((SELECT jsonb_agg(jsonb_build_object('kind', kind, 'category', category, 'total', s)
-                                                  ORDER BY kind, s DESC, category)
-                                   FROM (SELECT kind, category, sum(amount) AS s FROM e GROUP BY 1, 2) c), '[]'),
-        'reply', format('%s: %s 썼고 %s 받았어요.',
-                        CASE WHEN p_from = p_to THEN to_char(p_from, 'FMMM월 FMDD일')
-                             ELSE to_char(p_from, 'FMMM월 FMDD일') || ' ~ ' || to_char(p_to, 'FMMM월 FMDD일') END,
-                        stockking.ledger_won(t.expense), stockking.ledger_won(t.income)))
-      FROM t
-    $$;
+-- The answers to questions and the entry a correction names: sql/51_ledger_conversation.sql.
 
 -- Chat.
 CREATE FUNCTION api.ledger_chat(args jsonb) RETURNS jsonb
@@ -583,6 +574,7 @@ DECLARE
     v_target  stockking.ledger_entry;
     v_new     stockking.ledger_pending;
     v_answer  jsonb;
+    v_old     jsonb;
     v_stated_date boolean;
     v_stated_cat  boolean;
 BEGIN
@@ -590,9 +582,11 @@ BEGIN
     v_intent := p ->> 'intent';
     v_stated_date := p ->> 'date' IS NOT NULL AND NOT (p -> 'reasons' ? 'date_not_stated');
     v_stated_cat := p ->> 'category' IS NOT NULL AND NOT (p -> 'reasons' ? 'category_default');
+    -- the entry a correction or a deletion names ("8천원 말고 ..."), NULL: the conversation's latest
+    v_old := p -> 'old';
 
     IF v_intent = 'QUERY' THEN
-        v_answer := stockking.ledger_query_answer(v_user, (p #>> '{period,from}')::date, (p #>> '{period,to}')::date);
+        v_answer := stockking.ledger_query_answer(v_user, p);
         RETURN jsonb_build_object('intent', 'QUERY', 'parse', p, 'reply', v_answer ->> 'reply', 'answer', v_answer - 'reply');
     END IF;
 
@@ -601,6 +595,12 @@ BEGIN
      WHERE user_id = v_user AND status = 'PENDING' AND expires_at > now()
      ORDER BY id DESC LIMIT 1 FOR UPDATE;
 
+    -- an open pending entry that the message does not name is no context for it
+    IF v_open.id IS NOT NULL AND v_old IS NOT NULL
+       AND NOT stockking.ledger_matches(v_old, v_open.amount, v_open.merchant, v_open.entry_date, v_open.created_at) THEN
+        v_open := NULL;
+    END IF;
+
     IF v_intent = 'DELETE' THEN
         IF v_open.id IS NOT NULL THEN
             UPDATE stockking.ledger_pending SET status = 'CANCELED', updated_at = now() WHERE id = v_open.id
@@ -608,10 +608,7 @@ BEGIN
             RETURN jsonb_build_object('intent', 'DELETE', 'parse', p, 'reply', '입력하던 기록을 취소했어요.',
                                       'pending', stockking.ledger_pending_json(v_open));
         END IF;
-        SELECT * INTO v_target FROM stockking.ledger_entry WHERE user_id = v_user ORDER BY created_at DESC, id DESC LIMIT 1;
-        IF v_target.id IS NULL THEN
-            RAISE EXCEPTION 'there is no ledger entry to delete' USING ERRCODE = 'SK112';
-        END IF;
+        v_target := stockking.ledger_find_target(v_user, v_old);
         INSERT INTO stockking.ledger_pending (family_id, user_id, action, target_entry_id, message, parse, kind, amount,
                                               entry_date, merchant, category, memo, expires_at)
             VALUES (v_target.family_id, v_user, 'DELETE', v_target.id, v_message, p, v_target.kind, v_target.amount,
@@ -645,10 +642,7 @@ BEGIN
     END IF;
 
     IF v_intent = 'MODIFY' THEN
-        SELECT * INTO v_target FROM stockking.ledger_entry WHERE user_id = v_user ORDER BY created_at DESC, id DESC LIMIT 1;
-        IF v_target.id IS NULL THEN
-            RAISE EXCEPTION 'there is no ledger entry to modify' USING ERRCODE = 'SK112';
-        END IF;
+        v_target := stockking.ledger_find_target(v_user, v_old);
         IF p ->> 'amount' IS NULL AND NOT v_stated_date AND p ->> 'merchant' IS NULL AND NOT v_stated_cat THEN
             RETURN jsonb_build_object('intent', 'MODIFY', 'parse', p, 'reply', p ->> 'question',
                                       'entry', stockking.ledger_entry_json(v_target));
@@ -691,10 +685,15 @@ day, or null),"needs":["amount"] when the amount is missing,"expires_at"}}: conf
 A follow-up (a correction like "아니 8천원이었어", or the amount asked for) changes the latest open pending entry
 ("updated": true).  With no open entry, MODIFY and DELETE ("방금 거 취소해줘") prepare a change to the caller's
 latest entry as a pending action to confirm; DELETE with an open entry cancels that entry.
-QUERY ("이번 달 얼마 썼어?") answers at once: {"intent":"QUERY","reply","answer":{"period","expense","income",
-"entries","by_category"}}.
+A correction or deletion that names the entry ("아까 맥날 8천원 말고 7500원이야", "어제 스벅 거 지워줘": the parse's
+"old") acts on the open pending entry if it matches, else on the latest entry if it matches, else on the one entry
+of the last 30 days that matches (see stockking.ledger_find_target).
+QUERY answers at once: {"intent":"QUERY","reply","answer":{"period","query","kind","merchant","category", and for
+TOTAL ("이번 달 얼마 썼어?") "expense","income","entries","by_category"; TOP_MERCHANT / TOP_CATEGORY ("제일 많이 쓴 데가
+어디야?") "top","ranking"; COUNT ("맥날 몇 번 갔어?") "count","total"}}.
 Errors: 22023 (400) no message; SK103 (400) too long; SK101 (422) a future date; SK102 (422) amount out of range;
-SK112 (404) nothing to modify or delete; 28000 (401).$$;
+SK112 (404) nothing to modify or delete; SK113 (404) no entry matches what the message names; SK114 (409) several
+entries match it; 28000 (401).$$;
 
 CREATE FUNCTION stockking.ledger_pending_for_update(args jsonb) RETURNS stockking.ledger_pending
     LANGUAGE plpgsql VOLATILE

@@ -86,8 +86,9 @@ BEGIN
     RETURN NULL;
 END
 $$;
+-- (not while a dump is restored: the dump holds the codes)
 CREATE TRIGGER child_link_code AFTER INSERT ON stockking.users
-    FOR EACH ROW WHEN (NEW.role = 'CHILD') EXECUTE FUNCTION stockking.child_link_code();
+    FOR EACH ROW WHEN (NEW.role = 'CHILD' AND NOT stockking.restoring()) EXECUTE FUNCTION stockking.child_link_code();
 -- children who signed up before this (an upgraded database)
 DO $$
 BEGIN
@@ -192,16 +193,22 @@ CREATE FUNCTION stockking.member_json(u stockking.users) RETURNS jsonb
                               'link_code', (SELECT l.code FROM stockking.link_code l WHERE l.user_id = u.id))
     $$;
 
--- Linking (extension/family.c).  Owned by the extension's owner: the parent
--- cannot see the child's family before the link, and the merge must move
--- rows of append-only tables (see the C comment).
+-- Linking (extension/family.c).  Owned by stockking_system (sql/98_system.sql):
+-- the parent cannot see the child's family before the link.  The merge moves
+-- the rows of the tables stockking.family_tables() lists, the append-only
+-- cash ledger's too (its guard lets exactly that change through).
+CREATE FUNCTION stockking.family_tables() RETURNS SETOF text
+    AS 'MODULE_PATHNAME', 'stockking_family_tables' LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION stockking.family_tables() IS
+    'the tables of schema stockking whose family_id a family merge (api.link_family) moves';
+
 CREATE FUNCTION api.link_family(args jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'stockking_link_family'
     LANGUAGE C VOLATILE STRICT SECURITY DEFINER SET search_path = pg_catalog, stockking;
 COMMENT ON FUNCTION api.link_family(jsonb) IS
 $$POST /v1/auth/link-family {"code": a child's link code (case and dashes ignored)}: the calling PARENT joins the child's family.
 The two families merge in one transaction: every row of the smaller family (fewer members; a tie keeps the child's) moves
-to the other -- the family_id of every table in schema stockking that has one -- and the emptied family is deleted; trade
+to the other -- the family_id of every table stockking.family_tables() lists -- and the emptied family is deleted; trade
 approval stays on if either family had it.  Returns {"family_id", "members": [{"id","nickname","role","joined_at","link_code"}]}.
 Event FamilyLinked (FAMILY).
 Errors: 22023 (400) missing or malformed code; SK201 (404) no child has this code; SK202 (409) already one family;
@@ -357,18 +364,15 @@ CREATE FUNCTION stockking.read_as_child(args jsonb, fn text) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     AS $$
 DECLARE
-    v_child     uuid := stockking.child_arg(args);
-    v_save_user text := current_setting('request.user_id', true);
-    v_save_role text := current_setting('request.role', true);
-    r           jsonb;
+    v_child uuid := stockking.child_arg(args);
+    r       jsonb;
 BEGIN
     IF fn NOT IN ('get_portfolio', 'get_holdings', 'list_history') THEN
         RAISE EXCEPTION 'read_as_child: % is not a read function', fn USING ERRCODE = '42501';
     END IF;
-    PERFORM set_config('request.user_id', v_child::text, true), set_config('request.role', 'CHILD', true);
+    PERFORM stockking.act_as(v_child, 'CHILD');
     EXECUTE format('SELECT api.%I($1)', fn) INTO r USING args - 'child_id';
-    PERFORM set_config('request.user_id', coalesce(v_save_user, ''), true),
-            set_config('request.role', coalesce(v_save_role, ''), true);
+    PERFORM stockking.act_done();
     RETURN jsonb_build_object('child_id', v_child) || r;
 END
 $$;

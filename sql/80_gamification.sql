@@ -131,14 +131,14 @@ CREATE FUNCTION stockking.mission_on_fill() RETURNS trigger
 COMMENT ON FUNCTION stockking.mission_on_fill() IS
     'trigger on stockking.fill: FIRST_PURCHASE / FIRST_SALE / DIVERSIFIED badges, DAILY_BUY_ONE, WEEKLY_HOLD_THREE and WEEKLY_FIVE_TRADES progress, XP and level; MissionCompleted, BadgeEarned, LevelUp events';
 CREATE TRIGGER fill_missions AFTER INSERT ON stockking.fill
-    FOR EACH ROW EXECUTE FUNCTION stockking.mission_on_fill();
+    FOR EACH ROW WHEN (NOT stockking.restoring()) EXECUTE FUNCTION stockking.mission_on_fill();
 CREATE FUNCTION stockking.mission_on_order() RETURNS trigger
     AS 'MODULE_PATHNAME', 'stockking_mission_on_order'
     LANGUAGE C;
 COMMENT ON FUNCTION stockking.mission_on_order() IS
     'trigger on stockking.orders (LIMIT orders): FIRST_LIMIT_ORDER badge and WEEKLY_LIMIT_ORDER progress';
 CREATE TRIGGER order_missions AFTER INSERT ON stockking.orders
-    FOR EACH ROW WHEN (NEW.order_type = 'LIMIT') EXECUTE FUNCTION stockking.mission_on_order();
+    FOR EACH ROW WHEN (NEW.order_type = 'LIMIT' AND NOT stockking.restoring()) EXECUTE FUNCTION stockking.mission_on_order();
 
 CREATE FUNCTION api.claim_mission(args jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'stockking_claim_mission'

@@ -600,30 +600,26 @@ def phase_openapi(ctx):
 
 
 def phase_sighup(ctx):
-    """A secret rotation by SIGHUP: the new secret signs, the old one still verifies (grace period)."""
+    """A secret rotation (cluster.sh rotate-secret: new files, SIGHUP): the new secret signs, the old one still verifies
+    (grace period) in the proxy and in the database, which checks every token itself."""
     pid = proxy_pid()
-    new_secret = os.urandom(24).hex().encode()
-    new_file = os.path.join(RUN_DIR, "secrets", f"jwt_secret_e2e_{tag}")
-    ctx["files"].append(new_file)
-    st = os.stat(SECRET_FILE)
-    with open(new_file, "wb") as f:
-        f.write(new_secret + b"\n")
-    os.chmod(new_file, 0o600)
-    if os.geteuid() == 0:
-        os.chown(new_file, st.st_uid, st.st_gid)
-    with open(CONF_FILE, "a") as f:
-        f.write(f"\n# e2e: a secret rotation\njwt_secret_file = {new_file}\njwt_previous_secret_file = {SECRET_FILE}\n"
-                f"rate_limit_login = 1000/min\n")
-    os.kill(pid, signal.SIGHUP)
+    cluster("rotate-secret")
+    with open(SECRET_FILE, "rb") as f:
+        new_secret = f.read().rstrip(b"\r\n")
     new_t = ctx["tokens"].mint(ctx["kid_id"], "CHILD", secret=new_secret)
     deadline, st = time.monotonic() + 5, 0
     while time.monotonic() < deadline and st != 200:
         st = call("GET", "/v1/users/me", token=new_t).status
         time.sleep(0.05)
-    check("SIGHUP reloads the configuration: a token of the new secret is accepted", st == 200, f"{st}")
+    check("SIGHUP reloads the configuration: a token of the new secret is accepted", st == 200 and new_secret != ctx["secret"],
+          f"{st}")
     old_t = ctx["tokens"].mint(ctx["kid_id"], "CHILD")
     check("during the grace period a token of the previous secret still is",
           call("GET", "/v1/users/me", token=old_t).status == 200)
+    with open(CONF_FILE, "a") as f:
+        f.write("\n# e2e: a reload\nrate_limit_login = 1000/min\n")
+    os.kill(pid, signal.SIGHUP)
+    time.sleep(0.3)
     r = call("POST", "/v1/auth/login", {"email": ctx["kid"], "password": password})
     check("the reload raised the login limit, and new tokens are signed with the new secret",
           r.status == 200 and jwt_parts(r.json()["access_token"])[2](new_secret)

@@ -21,6 +21,13 @@ BEGIN
     END IF;
 END
 $$;
+-- a trusted SQL client: it states the caller in request.user_id (the proxy's
+-- role proves it with a token instead: regress/sql/identity.sql)
+DO $$ BEGIN
+    IF NOT pg_has_role('regress_ledger', 'stockking_service', 'MEMBER') THEN
+        GRANT stockking_service TO regress_ledger;
+    END IF;
+END $$;
 CREATE FUNCTION public.ledger_as(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
     SELECT set_config('request.user_id', coalesce((SELECT id::text FROM stockking.users u WHERE u.email = ledger_as.email), ''), false),
            set_config('request.role', coalesce((SELECT role FROM stockking.users u WHERE u.email = ledger_as.email), ''), false);
@@ -39,8 +46,28 @@ CREATE FUNCTION public.chat_view(r jsonb) RETURNS jsonb LANGUAGE sql AS $$
 $$;
 CREATE FUNCTION public.last_pending() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$
     SELECT max(id) FROM stockking.ledger_pending $$;
-GRANT EXECUTE ON FUNCTION public.ledger_try(text), public.ledger_as(text), public.chat_view(jsonb), public.last_pending()
-    TO PUBLIC;
+-- the caller's pending entries, newest last (the superuser's view, for the checks)
+CREATE FUNCTION public.pending_rows(n integer) RETURNS TABLE (action text, amount bigint, status text)
+    LANGUAGE sql SECURITY DEFINER AS $$
+    SELECT action, amount, status FROM (SELECT * FROM stockking.ledger_pending
+                                         WHERE user_id = current_setting('request.user_id')::uuid ORDER BY id DESC LIMIT n) p
+     ORDER BY id $$;
+-- ledger_try() with the error's detail, today's and yesterday's dates masked
+CREATE FUNCTION public.ledger_try_detail(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    d text;
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RETURN replace(replace(SQLSTATE || ': ' || SQLERRM || ' / ' || coalesce(d, ''),
+                           to_char((now() AT TIME ZONE 'Asia/Seoul')::date, 'FMMM월 FMDD일'), '<오늘>'),
+                   to_char((now() AT TIME ZONE 'Asia/Seoul')::date - 1, 'FMMM월 FMDD일'), '<어제>');
+END
+$$;
+GRANT EXECUTE ON FUNCTION public.ledger_try(text), public.ledger_as(text), public.chat_view(jsonb), public.last_pending(),
+    public.ledger_try_detail(text), public.pending_rows(integer) TO PUBLIC;
 
 SELECT stockking.create_user('chat-kid@example.com', 'correct horse', 'CHILD', '민준') IS NOT NULL AS kid,
        stockking.create_user('chat-other@example.com', 'correct horse', 'CHILD', '서연') IS NOT NULL AS other_kid,
@@ -112,6 +139,59 @@ SELECT chat_view(r) ->> 'reply' AS reply FROM api.ledger_chat('{"message": "아�
 SELECT jsonb_pretty(chat_view(r)) FROM api.ledger_chat('{"message": "오늘 얼마 썼어?"}') r;
 SELECT r -> 'answer' -> 'expense' AS month_expense FROM api.ledger_chat('{"message": "이번 달 얼마 썼어?"}') r;
 
+-- corrections that name the entry (issue 10); the entries now: 스벅 9,000, 투썸 6,000, 떡볶이 4,000, all today.
+-- 1. the open pending entry it names: changed in place
+SELECT chat_view(r) -> 'pending' ->> 'amount' AS opened FROM api.ledger_chat('{"message": "맥날 8천원"}') r;
+SELECT jsonb_pretty(chat_view(r)) FROM api.ledger_chat('{"message": "아까 맥날 8천원 말고 7500원이야"}') r;
+SELECT r -> 'entry' ->> 'amount' AS amount FROM api.ledger_chat_confirm(jsonb_build_object('id', last_pending())) r;
+-- 2. not the latest entry (맥날): the one entry of the last 30 days that matches
+SELECT jsonb_pretty(chat_view(r) - 'reply') FROM api.ledger_chat('{"message": "스벅 9천원 아니고 9500원"}') r;
+SELECT r -> 'entry' ->> 'merchant' AS merchant, r -> 'entry' ->> 'amount' AS amount
+  FROM api.ledger_chat_confirm(jsonb_build_object('id', last_pending())) r;
+-- a merchant changed: 스벅 -> 투썸 (and its category)
+SELECT chat_view(r) ->> 'reply' AS reply FROM api.ledger_chat('{"message": "스벅 말고 투썸이었어"}') r;
+SELECT r -> 'entry' ->> 'merchant' AS merchant, r -> 'entry' ->> 'amount' AS amount, r -> 'entry' ->> 'category' AS category
+  FROM api.ledger_chat_confirm(jsonb_build_object('id', last_pending())) r;
+-- 3. two entries match (투썸 6,000 and 9,500) and the latest (맥날) does not: SK114, nothing is prepared;
+--    none matches: SK113
+SELECT count(*) FILTER (WHERE status = 'PENDING') AS open_before, count(*) AS pending_before FROM pending_rows(100);
+SELECT ledger_try_detail($$SELECT api.ledger_chat('{"message": "투썸 말고 스벅이었어"}')$$) AS ambiguous;
+SELECT ledger_try_detail($$SELECT api.ledger_chat('{"message": "만원 말고 만2천원"}')$$) AS no_match;
+SELECT ledger_try_detail($$SELECT api.ledger_chat('{"message": "어제 투썸 거 지워줘"}')$$) AS no_match_that_day;
+SELECT count(*) FILTER (WHERE status = 'PENDING') AS open_after, count(*) AS pending_after FROM pending_rows(100);
+-- saying more picks one: the amount
+SELECT chat_view(r) ->> 'reply' AS reply FROM api.ledger_chat('{"message": "투썸 6천원 말고 6500원"}') r;
+SELECT r -> 'pending' ->> 'status' AS status FROM api.ledger_chat_cancel(jsonb_build_object('id', last_pending())) r;
+-- the latest entry's date and amount, without naming it
+SELECT chat_view(r) -> 'pending' ->> 'day' AS day, chat_view(r) -> 'pending' ->> 'merchant' AS merchant
+  FROM api.ledger_chat('{"message": "날짜 어제로 바꿔줘"}') r;
+SELECT r -> 'pending' ->> 'status' AS status FROM api.ledger_chat_cancel(jsonb_build_object('id', last_pending())) r;
+SELECT chat_view(r) ->> 'reply' AS reply FROM api.ledger_chat('{"message": "마지막 거 2만원으로 변경"}') r;
+SELECT r -> 'pending' ->> 'status' AS status FROM api.ledger_chat_cancel(jsonb_build_object('id', last_pending())) r;
+-- a deletion that names its entry
+SELECT chat_view(r) ->> 'reply' AS reply FROM api.ledger_chat('{"message": "떡볶이 4천원 지워줘"}') r;
+SELECT r -> 'pending' ->> 'status' AS status FROM api.ledger_chat_cancel(jsonb_build_object('id', last_pending())) r;
+-- an open pending entry the correction does not name stays open; the saved entry is changed
+SELECT chat_view(r) -> 'pending' ->> 'amount' AS opened FROM api.ledger_chat('{"message": "다이소 2천원"}') r;
+SELECT chat_view(r) -> 'pending' ->> 'action' AS action, chat_view(r) -> 'pending' ->> 'amount' AS amount
+  FROM api.ledger_chat('{"message": "7500원 말고 7천원"}') r;
+SELECT * FROM pending_rows(2);
+SELECT r -> 'pending' ->> 'status' AS status FROM api.ledger_chat_cancel(jsonb_build_object('id', last_pending() - 1)) r;
+SELECT r -> 'pending' ->> 'status' AS status FROM api.ledger_chat_cancel(jsonb_build_object('id', last_pending())) r;
+
+-- questions (issue 10): top merchant, top category, count of visits, a total of one merchant
+-- (a month's period in a reply is masked as <기간>)
+SELECT jsonb_pretty(chat_view(r) - 'reply'), regexp_replace(r ->> 'reply', '[0-9]+월 1일 ~ [0-9]+월 [0-9]+일', '<기간>') AS reply
+  FROM api.ledger_chat('{"message": "이번 달 제일 많이 쓴 데가 어디야?"}') r;
+SELECT chat_view(r) -> 'answer' AS answer, regexp_replace(r ->> 'reply', '[0-9]+월 1일 ~ [0-9]+월 [0-9]+일', '<기간>') AS reply
+  FROM api.ledger_chat('{"message": "투썸 이번 달에 몇 번 갔어?"}') r;
+SELECT chat_view(r) -> 'answer' -> 'top' AS top FROM api.ledger_chat('{"message": "이번 달 뭐에 제일 많이 썼어?"}') r;
+SELECT chat_view(r) -> 'answer' -> 'expense' AS expense, chat_view(r) -> 'answer' -> 'entries' AS entries
+  FROM api.ledger_chat('{"message": "이번 달 투썸에 얼마 썼어?"}') r;
+SELECT chat_view(r) -> 'answer' -> 'count' AS count FROM api.ledger_chat('{"message": "이번 달 편의점 몇 번 갔어?"}') r;
+SELECT chat_view(r) -> 'answer' -> 'ranking' AS ranking, regexp_replace(r ->> 'reply', '[0-9]+월 1일 ~ [0-9]+월 [0-9]+일', '<기간>') AS reply
+  FROM api.ledger_chat('{"message": "지난달 제일 많이 쓴 데 알려줘"}') r;
+
 -- refusals change nothing
 SELECT ledger_try($$SELECT api.ledger_chat('{}')$$) AS no_message;
 SELECT ledger_try($$SELECT api.ledger_chat('{"message": ""}')$$) AS empty;
@@ -160,7 +240,7 @@ SELECT ledger_try($$SELECT api.ledger_entries('{"user_id": "not-a-uuid"}')$$) AS
 
 -- the kid deletes an entry directly; another's entry is not found
 SELECT ledger_as('chat-kid@example.com');
-SELECT r -> 'deleted' ->> 'memo' AS deleted
+SELECT r -> 'deleted' ->> 'merchant' AS deleted_merchant, r -> 'deleted' ->> 'amount' AS deleted_amount
   FROM api.ledger_entry_delete(jsonb_build_object('id', (api.ledger_entries('{"limit": 1}') -> 'items' -> 0 ->> 'id'))) r;
 SELECT ledger_try('SELECT api.ledger_entry_delete(''{"id": 987654}'')') AS unknown_entry;
 
@@ -172,4 +252,5 @@ SELECT count(*) AS summary_rows_left FROM stockking.ledger_monthly
  WHERE user_id IN (SELECT id FROM stockking.users WHERE email LIKE 'chat-%@example.com');
 WITH u AS (DELETE FROM stockking.users WHERE email LIKE 'chat-%@example.com' RETURNING family_id)
 DELETE FROM stockking.family WHERE id IN (SELECT family_id FROM u);
-DROP FUNCTION public.ledger_try(text), public.ledger_as(text), public.chat_view(jsonb), public.last_pending();
+DROP FUNCTION public.ledger_try(text), public.ledger_as(text), public.chat_view(jsonb), public.last_pending(),
+    public.ledger_try_detail(text), public.pending_rows(integer);

@@ -31,6 +31,13 @@ BEGIN
     END IF;
 END
 $$;
+-- a trusted SQL client: it states the caller in request.user_id (the proxy's
+-- role proves it with a token instead: regress/sql/identity.sql)
+DO $$ BEGIN
+    IF NOT pg_has_role('regress_ledger', 'stockking_service', 'MEMBER') THEN
+        GRANT stockking_service TO regress_ledger;
+    END IF;
+END $$;
 CREATE FUNCTION public.ledger_as(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
     SELECT set_config('request.user_id', (SELECT id::text FROM stockking.users u WHERE u.email = ledger_as.email), false),
            set_config('request.role', (SELECT role FROM stockking.users u WHERE u.email = ledger_as.email), false);
@@ -135,6 +142,69 @@ SELECT ledger_try(format('SELECT api.ledger_import_commit(''{"id": %s}'')', :ovr
 SELECT ledger_as('import-kid@example.com');
 SELECT r -> 'status' AS status, r -> 'inserted' AS inserted, r -> 'duplicates' AS duplicates
   FROM api.ledger_import_get(jsonb_build_object('id', :bank_id)) r;
+
+-- quoting follows PostgreSQL's CSV parser (COPY, issue 8): text after a closing quote is kept ("떡볶"이 is
+-- 떡볶이), "" inside quotes is a quote, a quoted line break (CRLF here) is kept as LF, spaces around a field
+-- are dropped; an unterminated quote is SK108 naming its line
+SELECT s ->> 'line' AS line, s ->> 'merchant' AS merchant, s ->> 'amount' AS amount
+  FROM jsonb_array_elements(api.ledger_import_create('{}', convert_to(
+           E'날짜,내용,금액\r\n2025-05-01,"떡볶"이,3000\r\n2025-05-02,"김밥 ""천국""",4000\r\n2025-05-03,"줄\r\n바꿈",1000\r\n2025-05-04, "  순대 " ,2000\r\n',
+           'UTF8')) -> 'sample') s;
+SELECT ledger_try($$SELECT api.ledger_import_create('{}', convert_to(E'날짜,내용,금액\n2025-05-01,떡볶이,3000\n2025-05-02,"김밥,4000\n', 'UTF8'))$$)
+       AS unterminated;
+
+-- fingerprints (issue 8): the first 128 bits of SHA-256 over a canonical text of the row (date, kind,
+-- amount, the description as the file has it) and its occurrence among equal rows: the same on every
+-- machine.  Checked against sha256() over the same bytes; the bank file's two CGV rows are occurrences 1, 2.
+RESET SESSION AUTHORIZATION;
+CREATE TEMP TABLE file_row (import text, entry_date date, kind text, amount bigint, description text, occurrence integer);
+INSERT INTO file_row VALUES
+    ('bank', '2025-05-02', 'EXPENSE', 4500, '스타벅스 강남점', 1), ('bank', '2025-05-02', 'EXPENSE', 1700, 'GS25 역삼점', 1),
+    ('bank', '2025-05-03', 'INCOME', 50000, '용돈', 1), ('bank', '2025-05-05', 'EXPENSE', 12000, 'CGV 용산', 1),
+    ('bank', '2025-05-05', 'EXPENSE', 12000, 'CGV 용산', 2), ('bank', '2025-05-10', 'EXPENSE', 15000, '교보문고 광화문', 1),
+    ('bank', '2025-05-12', 'EXPENSE', 1450, '버스', 1), ('bank', '2025-05-20', 'EXPENSE', 18000, '배달의민족', 1),
+    ('bank', '2025-05-25', 'INCOME', 12, '예금이자', 1),
+    ('card', '2025-05-03', 'EXPENSE', 5000, '다이소 신촌점', 1), ('card', '2025-05-04', 'EXPENSE', 12900, '올리브영', 1),
+    ('card', '2025-05-06', 'EXPENSE', 7900, '맥도날드 신촌점', 1), ('card', '2025-05-08', 'INCOME', 12900, '쿠팡', 1),
+    ('card', '2025-05-09', 'EXPENSE', 2300, '세븐일레븐', 1), ('card', '2025-05-11', 'EXPENSE', 9800, '카카오T', 1),
+    ('card', '2025-05-15', 'EXPENSE', 3000, '알 수 없는 가게', 1);
+CREATE TEMP VIEW file_entry AS
+SELECT f.*, e.id, e.fingerprint, e.merchant, e.memo
+  FROM file_row f
+  JOIN (SELECT e.*, CASE WHEN e.import_id = :bank_id THEN 'bank' ELSE 'card' END AS import,
+               row_number() OVER (PARTITION BY e.import_id, e.entry_date, e.kind, e.amount ORDER BY e.id) AS occurrence
+          FROM stockking.ledger_entry e
+         WHERE e.import_id IN (:bank_id, (:'card_r'::jsonb ->> 'id')::bigint)) e USING (import, entry_date, kind, amount, occurrence);
+SELECT import, description, occurrence,
+       fingerprint = stockking.ledger_row_fingerprint(entry_date, kind, amount, description, occurrence) AS of_the_row,
+       fingerprint = encode(substring(sha256(convert_to('stockking-ledger-row-2', 'UTF8') || '\x00'::bytea
+                                             || convert_to(to_char(entry_date, 'YYYY-MM-DD'), 'UTF8') || '\x00'::bytea
+                                             || convert_to(kind, 'UTF8') || '\x00'::bytea || convert_to(amount::text, 'UTF8')
+                                             || '\x00'::bytea || convert_to(description, 'UTF8') || '\x00'::bytea
+                                             || convert_to(occurrence::text, 'UTF8')) FROM 1 FOR 16), 'hex')::uuid AS by_sha256
+  FROM file_entry ORDER BY id;
+SELECT stockking.ledger_row_fingerprint('2025-05-05', 'EXPENSE', 12000, 'CGV 용산', 1) AS cgv_1,
+       stockking.ledger_row_fingerprint('2025-05-05', 'EXPENSE', 12000, 'CGV 용산', 2) AS cgv_2;
+SELECT ledger_try($$SELECT stockking.ledger_row_fingerprint('2025-05-05', 'REFUND', 1, '', 1)$$) AS bad_kind,
+       ledger_try($$SELECT stockking.ledger_row_fingerprint('2025-05-05', 'EXPENSE', 1, '', 0)$$) AS bad_occurrence;
+
+-- the upgrade from 0.1.0: the bank and card rows as 0.1.0 fingerprinted them (hash_bytes_extended), then
+-- stockking.ledger_refingerprint() proves each against a description the entry kept and replaces it.  The
+-- bank file maps a memo column, so where its description named a known merchant ("스타벅스 강남점" is now
+-- 스타벅스 with the file's memo) nothing kept it: those 5 keep their old fingerprint (unverified).
+UPDATE stockking.ledger_entry e
+   SET fingerprint = stockking.ledger_row_fingerprint_v1(f.entry_date, f.kind, f.amount, f.description, f.occurrence)
+  FROM file_entry f WHERE e.id = f.id;
+SELECT import, description, merchant, memo FROM file_entry
+ WHERE fingerprint = stockking.ledger_row_fingerprint_v1(entry_date, kind, amount, description, occurrence) ORDER BY id;
+SELECT stockking.ledger_refingerprint() AS upgrade;
+SELECT import, description, fingerprint = stockking.ledger_row_fingerprint(entry_date, kind, amount, description, occurrence) AS sha256
+  FROM file_entry ORDER BY id;
+SELECT stockking.ledger_refingerprint() AS again;
+-- re-uploading the old files: the card file is all duplicates; the bank file's 5 unverified rows are not
+SET SESSION AUTHORIZATION regress_ledger;
+SELECT ledger_as('import-kid@example.com');
+SELECT upload('card_cp949.csv') -> 'duplicates' AS card_duplicates, upload('bank_utf8.csv') -> 'duplicates' AS bank_duplicates;
 
 -- the monthly summary follows every import: May 2025 by category
 SELECT jsonb_pretty(api.ledger_summary('{"month": "2025-05"}') - 'user_id' - 'budgets');

@@ -21,6 +21,13 @@ BEGIN
     END IF;
 END
 $$;
+-- a trusted SQL client: it states the caller in request.user_id (the proxy's
+-- role proves it with a token instead: regress/sql/identity.sql)
+DO $$ BEGIN
+    IF NOT pg_has_role('regress_ledger', 'stockking_service', 'MEMBER') THEN
+        GRANT stockking_service TO regress_ledger;
+    END IF;
+END $$;
 CREATE FUNCTION public.ledger_as(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
     SELECT set_config('request.user_id', (SELECT id::text FROM stockking.users u WHERE u.email = ledger_as.email), false),
            set_config('request.role', (SELECT role FROM stockking.users u WHERE u.email = ledger_as.email), false);
@@ -98,6 +105,33 @@ SELECT t AS text, r.intent, r.amount, to_char(r.date, 'YYYY-MM-DD') AS date, r.m
                     '아니 잘못 말했어', '방금 거 취소해줘', '마지막 거 지워줘', '이번 달 얼마 썼어?', '지난달 얼마 썼지?',
                     '오늘 얼마 썼어', '이번주 지출 알려줘', '지난주 얼마 썼어', '3월에 얼마 썼어?']) t,
        api.parse_ledger_text(t, '2025-06-18') r;
+
+-- corrections (issue 10): what comes before 말고 / 아니고 / 아니라 / "A에서 B로" / "A 거" names the entry (old_*),
+-- what comes after is the new value; a pivot after a category word alone is no correction without a correction verb
+SELECT t AS text, r.intent, r.amount, to_char(r.date, 'YYYY-MM-DD') AS date, r.merchant, r.category,
+       r.old_amount, to_char(r.old_date, 'YYYY-MM-DD') AS old_date, r.old_merchant, r.reasons
+  FROM unnest(ARRAY['아까 맥날 8천원 말고 7500원이야', '9천원 아니고 9500원', '택시비 7천원 아니라 8천원이야',
+                    '5천원에서 4천원으로 바꿔줘', '어제 이디야 3200원 말고 3700원으로 고쳐줘', '마지막 거 2만원으로 변경',
+                    '스벅 말고 투썸이었어', '스벅에서 투썸으로 바꿔줘', '날짜 어제로 바꿔줘', '어제가 아니라 그제야',
+                    '어제 맥날 거 8천원으로 고쳐줘', '방금 거 6천원으로 바꿔', '택시 말고 버스였어', '용돈 2만원 아니고 3만원 받았어',
+                    '8천원 말고', '떡볶이 말고 라면 먹었어 3천원', '스벅에서 5천원 썼어']) t,
+       api.parse_ledger_text(t, '2025-06-18') r;
+-- deletions name their entry the same way; 방금 (just now) means the latest, not a day
+SELECT t AS text, r.intent, r.amount, r.merchant, r.old_amount, to_char(r.old_date, 'YYYY-MM-DD') AS old_date, r.old_merchant
+  FROM unnest(ARRAY['어제 맥날 8천원 지워줘', '다이소 거 취소해줘', '이틀 전 거 삭제해줘', '방금 거 취소해줘']) t,
+       api.parse_ledger_text(t, '2025-06-18') r;
+SELECT jsonb_pretty(api.parse_ledger_text('{"text": "아까 맥날 8천원 말고 7500원이야", "reference_date": "2025-06-18"}'));
+-- questions: how much, where most, on what most, how many times; a merchant or category named is the filter
+SELECT t AS text, r.intent, r.query, r.kind, r.merchant, r.category, to_char(r.period_from, 'YYYY-MM-DD') AS period_from,
+       to_char(r.period_to, 'YYYY-MM-DD') AS period_to
+  FROM unnest(ARRAY['이번 달 제일 많이 쓴 데가 어디야?', '맥날 이번 달에 몇 번 갔어?', '지난달 뭐에 제일 많이 썼어?',
+                    '이번주 편의점 몇 번 갔어', '이번 달 스벅에 얼마 썼어?', '이번 달 용돈 얼마 받았어?', '이번 달 받은 돈 얼마야',
+                    '제일 맛있는 떡볶이 3천원']) t,
+       api.parse_ledger_text(t, '2025-06-18') r;
+-- clothing and shoes are 쇼핑
+SELECT t AS text, (lp(t)).amount, (lp(t)).category FROM unnest(ARRAY[
+    '패딩 15만원', '운동화 6만원 샀어', '티셔츠 만오천원', '옷 샀어 3만원', '바지 25000원', '신발 4만원', '후드티 3만9천원',
+    '청바지 39000원', '원피스 2만9천원', '슬리퍼 9900원', '교복 4만원']) t;
 
 -- the memo is what is left; confidence and reasons say what was assumed
 SELECT t AS text, r.memo, r.confidence, r.reasons FROM unnest(ARRAY[

@@ -18,6 +18,13 @@ BEGIN
     END IF;
 END
 $$;
+-- a trusted SQL client: it states the caller in request.user_id (the proxy's
+-- role proves it with a token instead: regress/sql/identity.sql)
+DO $$ BEGIN
+    IF NOT pg_has_role('regress_ledger', 'stockking_service', 'MEMBER') THEN
+        GRANT stockking_service TO regress_ledger;
+    END IF;
+END $$;
 CREATE FUNCTION public.ledger_as(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
     SELECT set_config('request.user_id', (SELECT id::text FROM stockking.users u WHERE u.email = ledger_as.email), false),
            set_config('request.role', (SELECT role FROM stockking.users u WHERE u.email = ledger_as.email), false);

@@ -16,10 +16,17 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION public.try(text) TO PUBLIC;
 
--- the API is called as the proxy does: a non-superuser member of stockking_api
+-- the API is called by a non-superuser member of stockking_api
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_web') THEN
         CREATE ROLE regress_web LOGIN IN ROLE stockking_api;
+    END IF;
+END $$;
+-- a trusted SQL client: it states the caller in request.user_id (the proxy's
+-- role proves it with a token instead: regress/sql/identity.sql)
+DO $$ BEGIN
+    IF NOT pg_has_role('regress_web', 'stockking_service', 'MEMBER') THEN
+        GRANT stockking_service TO regress_web;
     END IF;
 END $$;
 CREATE FUNCTION public.as_user(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
