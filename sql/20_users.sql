@@ -13,10 +13,10 @@ CREATE TABLE stockking.users (
     password_hash      text NOT NULL,
     role               text NOT NULL CHECK (role IN ('CHILD', 'PARENT', 'ADMIN')),
     nickname           text NOT NULL CHECK (length(nickname) BETWEEN 1 AND 30),
-    avatar             text CHECK (avatar ~ '^[a-z_]{1,32}$'),
-    birth_year         smallint CHECK (birth_year BETWEEN 1900 AND 2999),
     default_account_id bigint,
-    created_at         timestamptz NOT NULL DEFAULT now()
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    avatar             text CHECK (avatar ~ '^[a-z_]{1,32}$'),
+    birth_year         smallint CHECK (birth_year BETWEEN 1900 AND 2999)
 );
 CREATE UNIQUE INDEX users_email ON stockking.users (email);
 CREATE INDEX users_family ON stockking.users (family_id);

@@ -81,14 +81,14 @@ CREATE TABLE stockking.profanity_word (
     category   text NOT NULL CHECK (category IN ('SWEAR', 'INSULT', 'FAMILY', 'SEXUAL', 'HATE', 'EXCEPTION')),
     builtin    boolean NOT NULL DEFAULT false,
     added_by   uuid,
-    created_at timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz DEFAULT now(),
     UNIQUE (action, pattern),
-    CHECK ((action = 'ALLOW') = (category = 'EXCEPTION'))
+    CHECK ((action = 'ALLOW') = (category = 'EXCEPTION')),
+    CHECK (builtin = (created_at IS NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump('stockking.profanity_word', 'WHERE NOT builtin');
-SELECT pg_catalog.pg_extension_config_dump('stockking.profanity_word_id_seq', '');
 COMMENT ON TABLE stockking.profanity_word IS
-    'the profanity filter''s words: MASK (masked with *), REFUSE (the text is refused, SK401) or ALLOW (an exception); builtin = shipped with the extension';
+    'the profanity filter''s words: MASK (masked with *), REFUSE (the text is refused, SK401) or ALLOW (an exception); builtin = shipped with the extension (no created_at: the same rows in every install)';
 
 -- Every backend keeps the compiled list; a change tells them all, at commit.
 CREATE FUNCTION stockking.relcache_changed() RETURNS trigger
@@ -110,117 +110,117 @@ GRANT SELECT, INSERT, DELETE ON stockking.profanity_word TO stockking_definer;
 -- MASK: the milder words children use when upset (존나, 지랄, 닥쳐, 꺼져 ...):
 -- the post goes through with them masked.  A plain 시 form must start a word
 -- (동시발표, 도시발전 are words); 18 needs a word after it that insults.
-INSERT INTO stockking.profanity_word (pattern, action, category, builtin) VALUES
-    ('[씨쒸씌]발', 'REFUSE', 'SWEAR', true),
-    ('[씨쒸씌]빨', 'REFUSE', 'SWEAR', true),
-    ('[씨쒸씌]팔', 'REFUSE', 'SWEAR', true),
-    ('[씨쒸씌]벌', 'REFUSE', 'SWEAR', true),
-    ('[씨쒸씌]바$', 'REFUSE', 'SWEAR', true),
-    ('[씨쒸씌]부[랄럴]', 'REFUSE', 'SWEAR', true),
-    ('^시[발빨팔벌]', 'REFUSE', 'SWEAR', true),
-    ('^시바$', 'REFUSE', 'SWEAR', true),
-    ('아시발', 'REFUSE', 'SWEAR', true),
-    ('ㅅㅂ', 'REFUSE', 'SWEAR', true),
-    ('ㅆㅂ', 'REFUSE', 'SWEAR', true),
-    ('씨8$', 'REFUSE', 'SWEAR', true),
-    ('c8$', 'REFUSE', 'SWEAR', true),
-    ('c[발바빨팔]', 'REFUSE', 'SWEAR', true),
-    ('sibal', 'REFUSE', 'SWEAR', true),
-    ('ssibal', 'REFUSE', 'SWEAR', true),
-    ('shibal', 'REFUSE', 'SWEAR', true),
-    ('sibbal', 'REFUSE', 'SWEAR', true),
-    ('18[놈롬럼]', 'REFUSE', 'SWEAR', true),
-    ('18새[끼기]', 'REFUSE', 'SWEAR', true),
-    ('18년아', 'REFUSE', 'SWEAR', true),
-    ('씹새[끼기]', 'REFUSE', 'SWEAR', true),
-    ('씹[할헐년창탱]', 'REFUSE', 'SWEAR', true),
-    ('좆', 'REFUSE', 'SWEAR', true),
-    ('좃[같까]', 'REFUSE', 'SWEAR', true),
-    ('좇같', 'REFUSE', 'SWEAR', true),
-    ('^조까', 'REFUSE', 'SWEAR', true),
-    ('썅', 'REFUSE', 'SWEAR', true),
-    ('fuck', 'REFUSE', 'SWEAR', true),
-    ('fck$', 'REFUSE', 'SWEAR', true),
-    ('fuk$', 'REFUSE', 'SWEAR', true),
-    ('shit', 'REFUSE', 'SWEAR', true),
-    ('[병븅빙뷩]신', 'REFUSE', 'INSULT', true),
-    ('병[싄쉰]', 'REFUSE', 'INSULT', true),
-    ('ㅂㅅ', 'REFUSE', 'INSULT', true),
-    ('개새[끼기]', 'REFUSE', 'INSULT', true),
-    ('개[세섀]끼', 'REFUSE', 'INSULT', true),
-    ('ㄱㅅㄲ', 'REFUSE', 'INSULT', true),
-    ('^개년', 'REFUSE', 'INSULT', true),
-    ('미친년', 'REFUSE', 'INSULT', true),
-    ('미친새[끼기]', 'REFUSE', 'INSULT', true),
-    ('[쌍썅][놈년]', 'REFUSE', 'INSULT', true),
-    ('호로[새자]', 'REFUSE', 'INSULT', true),
-    ('후레자식', 'REFUSE', 'INSULT', true),
-    ('걸레년', 'REFUSE', 'INSULT', true),
-    ('bitch', 'REFUSE', 'INSULT', true),
-    ('asshole', 'REFUSE', 'INSULT', true),
-    ('^cunt', 'REFUSE', 'INSULT', true),
-    ('니애미', 'REFUSE', 'FAMILY', true),
-    ('니[미]럴', 'REFUSE', 'FAMILY', true),
-    ('느[금그]마', 'REFUSE', 'FAMILY', true),
-    ('[애에]미뒤', 'REFUSE', 'FAMILY', true),
-    ('애비뒤', 'REFUSE', 'FAMILY', true),
-    ('니기미', 'REFUSE', 'FAMILY', true),
-    ('엠창', 'REFUSE', 'FAMILY', true),
-    ('ㄴㄱㅁ', 'REFUSE', 'FAMILY', true),
-    ('섹스', 'REFUSE', 'SEXUAL', true),
-    ('야동', 'REFUSE', 'SEXUAL', true),
-    ('창녀', 'REFUSE', 'SEXUAL', true),
-    ('porn', 'REFUSE', 'SEXUAL', true),
-    ('whore', 'REFUSE', 'SEXUAL', true),
-    ('slut', 'REFUSE', 'SEXUAL', true),
-    ('한남충', 'REFUSE', 'HATE', true),
-    ('김치녀', 'REFUSE', 'HATE', true),
-    ('된장녀', 'REFUSE', 'HATE', true),
-    ('틀딱', 'REFUSE', 'HATE', true),
-    ('맘충', 'REFUSE', 'HATE', true),
-    ('짱깨', 'REFUSE', 'HATE', true),
-    ('쪽바리', 'REFUSE', 'HATE', true),
-    ('깜둥이', 'REFUSE', 'HATE', true),
-    ('nigger', 'REFUSE', 'HATE', true),
-    ('존[나니]', 'MASK', 'SWEAR', true),
-    ('졸라', 'MASK', 'SWEAR', true),
-    ('ㅈㄴ', 'MASK', 'SWEAR', true),
-    ('지랄', 'MASK', 'SWEAR', true),
-    ('ㅈㄹ', 'MASK', 'SWEAR', true),
-    ('^염병', 'MASK', 'SWEAR', true),
-    ('wtf', 'MASK', 'SWEAR', true),
-    ('stfu', 'MASK', 'SWEAR', true),
-    ('닥쳐', 'MASK', 'INSULT', true),
-    ('ㄷㅊ', 'MASK', 'INSULT', true),
-    ('꺼져', 'MASK', 'INSULT', true),
-    ('ㄲㅈ', 'MASK', 'INSULT', true),
-    ('미친놈', 'MASK', 'INSULT', true),
-    ('ㅁㅊ', 'MASK', 'INSULT', true),
-    ('ㅅㄲ', 'MASK', 'INSULT', true),
-    ('^개놈', 'MASK', 'INSULT', true),
-    ('또라이', 'MASK', 'INSULT', true),
-    ('찐따', 'MASK', 'INSULT', true),
-    ('ㅉㄸ', 'MASK', 'INSULT', true),
-    ('빡대가리', 'MASK', 'INSULT', true),
-    ('급식충', 'MASK', 'INSULT', true),
-    ('시발점', 'ALLOW', 'EXCEPTION', true),
-    ('시발역', 'ALLOW', 'EXCEPTION', true),
-    ('시발택시', 'ALLOW', 'EXCEPTION', true),
-    ('시발자동차', 'ALLOW', 'EXCEPTION', true),
-    ('시발버스', 'ALLOW', 'EXCEPTION', true),
-    ('시벌레', 'ALLOW', 'EXCEPTION', true),
-    ('시바견', 'ALLOW', 'EXCEPTION', true),
-    ('시바이누', 'ALLOW', 'EXCEPTION', true),
-    ('[수호]박씨', 'ALLOW', 'EXCEPTION', true),
-    ('[볍꽃불날글말솜맵]씨', 'ALLOW', 'EXCEPTION', true),
-    ('포도씨', 'ALLOW', 'EXCEPTION', true),
-    ('참외씨', 'ALLOW', 'EXCEPTION', true),
-    ('마음씨', 'ALLOW', 'EXCEPTION', true),
-    ('아[저가]씨', 'ALLOW', 'EXCEPTION', true),
-    ('김씨', 'ALLOW', 'EXCEPTION', true),
-    ('병신년새해', 'ALLOW', 'EXCEPTION', true),
-    ('졸라[매맸]', 'ALLOW', 'EXCEPTION', true),
-    ('shitake', 'ALLOW', 'EXCEPTION', true);
+INSERT INTO stockking.profanity_word (pattern, action, category, builtin, created_at) VALUES
+    ('[씨쒸씌]발', 'REFUSE', 'SWEAR', true, NULL),
+    ('[씨쒸씌]빨', 'REFUSE', 'SWEAR', true, NULL),
+    ('[씨쒸씌]팔', 'REFUSE', 'SWEAR', true, NULL),
+    ('[씨쒸씌]벌', 'REFUSE', 'SWEAR', true, NULL),
+    ('[씨쒸씌]바$', 'REFUSE', 'SWEAR', true, NULL),
+    ('[씨쒸씌]부[랄럴]', 'REFUSE', 'SWEAR', true, NULL),
+    ('^시[발빨팔벌]', 'REFUSE', 'SWEAR', true, NULL),
+    ('^시바$', 'REFUSE', 'SWEAR', true, NULL),
+    ('아시발', 'REFUSE', 'SWEAR', true, NULL),
+    ('ㅅㅂ', 'REFUSE', 'SWEAR', true, NULL),
+    ('ㅆㅂ', 'REFUSE', 'SWEAR', true, NULL),
+    ('씨8$', 'REFUSE', 'SWEAR', true, NULL),
+    ('c8$', 'REFUSE', 'SWEAR', true, NULL),
+    ('c[발바빨팔]', 'REFUSE', 'SWEAR', true, NULL),
+    ('sibal', 'REFUSE', 'SWEAR', true, NULL),
+    ('ssibal', 'REFUSE', 'SWEAR', true, NULL),
+    ('shibal', 'REFUSE', 'SWEAR', true, NULL),
+    ('sibbal', 'REFUSE', 'SWEAR', true, NULL),
+    ('18[놈롬럼]', 'REFUSE', 'SWEAR', true, NULL),
+    ('18새[끼기]', 'REFUSE', 'SWEAR', true, NULL),
+    ('18년아', 'REFUSE', 'SWEAR', true, NULL),
+    ('씹새[끼기]', 'REFUSE', 'SWEAR', true, NULL),
+    ('씹[할헐년창탱]', 'REFUSE', 'SWEAR', true, NULL),
+    ('좆', 'REFUSE', 'SWEAR', true, NULL),
+    ('좃[같까]', 'REFUSE', 'SWEAR', true, NULL),
+    ('좇같', 'REFUSE', 'SWEAR', true, NULL),
+    ('^조까', 'REFUSE', 'SWEAR', true, NULL),
+    ('썅', 'REFUSE', 'SWEAR', true, NULL),
+    ('fuck', 'REFUSE', 'SWEAR', true, NULL),
+    ('fck$', 'REFUSE', 'SWEAR', true, NULL),
+    ('fuk$', 'REFUSE', 'SWEAR', true, NULL),
+    ('shit', 'REFUSE', 'SWEAR', true, NULL),
+    ('[병븅빙뷩]신', 'REFUSE', 'INSULT', true, NULL),
+    ('병[싄쉰]', 'REFUSE', 'INSULT', true, NULL),
+    ('ㅂㅅ', 'REFUSE', 'INSULT', true, NULL),
+    ('개새[끼기]', 'REFUSE', 'INSULT', true, NULL),
+    ('개[세섀]끼', 'REFUSE', 'INSULT', true, NULL),
+    ('ㄱㅅㄲ', 'REFUSE', 'INSULT', true, NULL),
+    ('^개년', 'REFUSE', 'INSULT', true, NULL),
+    ('미친년', 'REFUSE', 'INSULT', true, NULL),
+    ('미친새[끼기]', 'REFUSE', 'INSULT', true, NULL),
+    ('[쌍썅][놈년]', 'REFUSE', 'INSULT', true, NULL),
+    ('호로[새자]', 'REFUSE', 'INSULT', true, NULL),
+    ('후레자식', 'REFUSE', 'INSULT', true, NULL),
+    ('걸레년', 'REFUSE', 'INSULT', true, NULL),
+    ('bitch', 'REFUSE', 'INSULT', true, NULL),
+    ('asshole', 'REFUSE', 'INSULT', true, NULL),
+    ('^cunt', 'REFUSE', 'INSULT', true, NULL),
+    ('니애미', 'REFUSE', 'FAMILY', true, NULL),
+    ('니[미]럴', 'REFUSE', 'FAMILY', true, NULL),
+    ('느[금그]마', 'REFUSE', 'FAMILY', true, NULL),
+    ('[애에]미뒤', 'REFUSE', 'FAMILY', true, NULL),
+    ('애비뒤', 'REFUSE', 'FAMILY', true, NULL),
+    ('니기미', 'REFUSE', 'FAMILY', true, NULL),
+    ('엠창', 'REFUSE', 'FAMILY', true, NULL),
+    ('ㄴㄱㅁ', 'REFUSE', 'FAMILY', true, NULL),
+    ('섹스', 'REFUSE', 'SEXUAL', true, NULL),
+    ('야동', 'REFUSE', 'SEXUAL', true, NULL),
+    ('창녀', 'REFUSE', 'SEXUAL', true, NULL),
+    ('porn', 'REFUSE', 'SEXUAL', true, NULL),
+    ('whore', 'REFUSE', 'SEXUAL', true, NULL),
+    ('slut', 'REFUSE', 'SEXUAL', true, NULL),
+    ('한남충', 'REFUSE', 'HATE', true, NULL),
+    ('김치녀', 'REFUSE', 'HATE', true, NULL),
+    ('된장녀', 'REFUSE', 'HATE', true, NULL),
+    ('틀딱', 'REFUSE', 'HATE', true, NULL),
+    ('맘충', 'REFUSE', 'HATE', true, NULL),
+    ('짱깨', 'REFUSE', 'HATE', true, NULL),
+    ('쪽바리', 'REFUSE', 'HATE', true, NULL),
+    ('깜둥이', 'REFUSE', 'HATE', true, NULL),
+    ('nigger', 'REFUSE', 'HATE', true, NULL),
+    ('존[나니]', 'MASK', 'SWEAR', true, NULL),
+    ('졸라', 'MASK', 'SWEAR', true, NULL),
+    ('ㅈㄴ', 'MASK', 'SWEAR', true, NULL),
+    ('지랄', 'MASK', 'SWEAR', true, NULL),
+    ('ㅈㄹ', 'MASK', 'SWEAR', true, NULL),
+    ('^염병', 'MASK', 'SWEAR', true, NULL),
+    ('wtf', 'MASK', 'SWEAR', true, NULL),
+    ('stfu', 'MASK', 'SWEAR', true, NULL),
+    ('닥쳐', 'MASK', 'INSULT', true, NULL),
+    ('ㄷㅊ', 'MASK', 'INSULT', true, NULL),
+    ('꺼져', 'MASK', 'INSULT', true, NULL),
+    ('ㄲㅈ', 'MASK', 'INSULT', true, NULL),
+    ('미친놈', 'MASK', 'INSULT', true, NULL),
+    ('ㅁㅊ', 'MASK', 'INSULT', true, NULL),
+    ('ㅅㄲ', 'MASK', 'INSULT', true, NULL),
+    ('^개놈', 'MASK', 'INSULT', true, NULL),
+    ('또라이', 'MASK', 'INSULT', true, NULL),
+    ('찐따', 'MASK', 'INSULT', true, NULL),
+    ('ㅉㄸ', 'MASK', 'INSULT', true, NULL),
+    ('빡대가리', 'MASK', 'INSULT', true, NULL),
+    ('급식충', 'MASK', 'INSULT', true, NULL),
+    ('시발점', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('시발역', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('시발택시', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('시발자동차', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('시발버스', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('시벌레', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('시바견', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('시바이누', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('[수호]박씨', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('[볍꽃불날글말솜맵]씨', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('포도씨', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('참외씨', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('마음씨', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('아[저가]씨', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('김씨', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('병신년새해', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('졸라[매맸]', 'ALLOW', 'EXCEPTION', true, NULL),
+    ('shitake', 'ALLOW', 'EXCEPTION', true, NULL);
 
 -- The filter (extension/profanity.c).
 CREATE FUNCTION stockking.profanity_filter(txt text, OUT verdict text, OUT masked text, OUT masked_words integer,
@@ -274,7 +274,6 @@ CREATE TABLE stockking.community_post (
     CHECK ((status = 'HIDDEN') = (hidden_by IS NOT NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump('stockking.community_post', '');
-SELECT pg_catalog.pg_extension_config_dump('stockking.community_post_id_seq', '');
 CREATE INDEX community_post_league ON stockking.community_post (league_week, league_tier, league_group, id)
     WHERE audience = 'LEAGUE';
 CREATE INDEX community_post_season ON stockking.community_post (season_id, id) WHERE audience = 'SEASON';
@@ -299,7 +298,6 @@ CREATE TABLE stockking.community_comment (
     CHECK ((status = 'HIDDEN') = (hidden_by IS NOT NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump('stockking.community_comment', '');
-SELECT pg_catalog.pg_extension_config_dump('stockking.community_comment_id_seq', '');
 CREATE INDEX community_comment_post ON stockking.community_comment (post_id, id);
 CREATE INDEX community_comment_user ON stockking.community_comment (user_id, created_at);
 CREATE INDEX community_comment_family ON stockking.community_comment (family_id);
@@ -333,7 +331,6 @@ CREATE TABLE stockking.community_report (
     CHECK ((status = 'OPEN') = (resolved_at IS NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump('stockking.community_report', '');
-SELECT pg_catalog.pg_extension_config_dump('stockking.community_report_id_seq', '');
 CREATE UNIQUE INDEX community_report_post_once ON stockking.community_report (post_id, user_id) WHERE post_id IS NOT NULL;
 CREATE UNIQUE INDEX community_report_comment_once ON stockking.community_report (comment_id, user_id)
     WHERE comment_id IS NOT NULL;
@@ -357,7 +354,6 @@ CREATE TABLE stockking.community_moderation (
     CHECK ((post_id IS NULL) <> (comment_id IS NULL))
 );
 SELECT pg_catalog.pg_extension_config_dump('stockking.community_moderation', '');
-SELECT pg_catalog.pg_extension_config_dump('stockking.community_moderation_id_seq', '');
 CREATE INDEX community_moderation_post ON stockking.community_moderation (post_id) WHERE post_id IS NOT NULL;
 CREATE INDEX community_moderation_comment ON stockking.community_moderation (comment_id) WHERE comment_id IS NOT NULL;
 CREATE INDEX community_moderation_family ON stockking.community_moderation (family_id);
@@ -424,8 +420,8 @@ GRANT SELECT, INSERT, UPDATE ON stockking.community_setting TO stockking_definer
 -- or comment its reporter may no longer read once hidden, and row-level
 -- security checks an updated row against the SELECT policies too, so it
 -- would refuse the update.  extension/community.c hides through these
--- views, owned by the extension's owner: they reach VISIBLE rows only, and
--- their moderation columns only.
+-- views, owned by stockking_system (sql/98_system.sql): they reach VISIBLE
+-- rows only, and their moderation columns only.
 CREATE VIEW stockking.community_post_visible AS
     SELECT id, status, hidden_by, moderated_at, moderation_reason FROM stockking.community_post WHERE status = 'VISIBLE';
 CREATE VIEW stockking.community_comment_visible AS
@@ -434,7 +430,8 @@ GRANT SELECT (id, status), UPDATE (status, hidden_by, moderated_at, moderation_r
     ON stockking.community_post_visible, stockking.community_comment_visible TO stockking_definer;
 
 -- What counts and the moderation need of other users' rows, read past
--- row-level security: ids, states and reasons only.
+-- row-level security (views owned by stockking_system): ids, states and
+-- reasons only.
 CREATE VIEW stockking.community_like_count AS
     SELECT post_id FROM stockking.community_like;
 CREATE VIEW stockking.community_comment_count AS

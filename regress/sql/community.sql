@@ -19,7 +19,7 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
 END
 $$;
--- the api is called as the proxy calls it: by a non-superuser member of stockking_api
+-- the api is called by a non-superuser member of stockking_api
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'regress_sk_web') THEN
@@ -27,6 +27,13 @@ BEGIN
     END IF;
 END
 $$;
+-- a trusted SQL client: it states the caller in request.user_id (the proxy's
+-- role proves it with a token instead: regress/sql/identity.sql)
+DO $$ BEGIN
+    IF NOT pg_has_role('regress_sk_web', 'stockking_service', 'MEMBER') THEN
+        GRANT stockking_service TO regress_sk_web;
+    END IF;
+END $$;
 GRANT EXECUTE ON FUNCTION public.try(text) TO PUBLIC;
 CREATE FUNCTION public.as_user(email text) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
     SELECT set_config('request.user_id', coalesce((SELECT id::text FROM stockking.users u WHERE u.email = as_user.email), ''), false),
