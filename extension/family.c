@@ -208,7 +208,8 @@ static sk_stmt s_merge_notices = {
  * stockking with a family_id column is here (or the merge handles it above).
  */
 static const char *const family_tables[] = {
-	"account", "account_snapshot", "allowance_goal", "allowance_request", "cash_ledger", "event_cursor",
+	"account", "account_snapshot", "allowance_goal", "allowance_request", "cash_ledger", "community_comment",
+	"community_like", "community_moderation", "community_post", "community_report", "event_cursor",
 	"family_setting", "family_summary", "family_summary_notice", "fill", "holding", "league_assignment",
 	"league_member", "league_result", "ledger_budget", "ledger_budget_alert", "ledger_entry", "ledger_import",
 	"ledger_monthly", "ledger_pending", "link_code", "merchant", "mission_progress", "orders", "outbox", "payment",
