@@ -297,8 +297,17 @@ start_proxy() {
     write_proxy_conf
     chown -R "$SERVER_USER" "$DIR/bin"
     as_server sh -c "nohup '$DIR/bin/stockking-proxy' -c '$DIR/proxy.conf' >>'$DIR/proxy.log' 2>&1 & echo \$! >'$DIR/proxy.pid'"
+    # /ready answers for the thread that accepted the connection (SO_REUSEPORT
+    # spreads new connections over the threads): ten in a row mean every
+    # thread's pool and event feed are up
     i=0
-    until curl -fsS "http://127.0.0.1:$HTTP_PORT/ready" >/dev/null 2>&1; do
+    ok=0
+    while [ $ok -lt 10 ]; do
+        if curl -fsS "http://127.0.0.1:$HTTP_PORT/ready" >/dev/null 2>&1; then
+            ok=$((ok + 1))
+            continue
+        fi
+        ok=0
         i=$((i + 1))
         if [ $i -gt 150 ]; then
             echo "cluster: the proxy did not become ready; its log:" >&2
