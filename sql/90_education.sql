@@ -261,8 +261,9 @@ GRANT SELECT, INSERT, UPDATE ON stockking.course_progress, stockking.lesson_prog
 GRANT SELECT, INSERT ON stockking.quiz_attempt, stockking.certificate, stockking.market_quiz_answer
     TO stockking_definer;
 
--- What a certificate's public check may show (read past row-level security:
--- nothing else of the child is reachable through it).
+-- What a certificate's public check may show (read past row-level security,
+-- as stockking_system owns it: sql/98_system.sql; nothing else of the child
+-- is reachable through it).
 CREATE VIEW stockking.certificate_public AS
     SELECT c.id, c.holder_nickname, c.issued_at, co.id AS course_id, co.code AS course_code, co.title AS course_title
       FROM stockking.certificate c JOIN stockking.course co ON co.id = c.course_id;

@@ -121,10 +121,11 @@ END
 $$;
 
 -- ===== Learning and news: issue 9 (sql/90_education.sql, sql/91_news.sql, new)
--- The two files as they are (every object in them is new), before what pg_dump
--- saves and the system role's grants, as in a fresh install: the sections
--- below register these tables' identity sequences and grant the family_id
--- columns a family merge moves (stockking.family_tables() lists them).
+-- The two files as they are (every object in them is new), and their lines of
+-- sql/98_system.sql, before what pg_dump saves and the system role's grants,
+-- as in a fresh install: the sections below register these tables' identity
+-- sequences and grant the family_id columns a family merge moves
+-- (stockking.family_tables() lists them).
 
 -- sql/90_education.sql
 -- Learning: courses, lessons, quizzes, a child's progress, certificates,
@@ -390,8 +391,9 @@ GRANT SELECT, INSERT, UPDATE ON stockking.course_progress, stockking.lesson_prog
 GRANT SELECT, INSERT ON stockking.quiz_attempt, stockking.certificate, stockking.market_quiz_answer
     TO stockking_definer;
 
--- What a certificate's public check may show (read past row-level security:
--- nothing else of the child is reachable through it).
+-- What a certificate's public check may show (read past row-level security,
+-- as stockking_system owns it: sql/98_system.sql; nothing else of the child
+-- is reachable through it).
 CREATE VIEW stockking.certificate_public AS
     SELECT c.id, c.holder_nickname, c.issued_at, co.id AS course_id, co.code AS course_code, co.title AS course_title
       FROM stockking.certificate c JOIN stockking.course co ON co.id = c.course_id;
@@ -967,6 +969,14 @@ Data: stockking.news_item (data/news via stockking.import_news).$$;
 
 INSERT INTO stockking.route (method, path, fn, roles, read_only, success_status, token, summary) VALUES
     ('GET', '/v1/market/news', 'list_news', NULL, true, 200, 'none', 'Economy news (a replay season sees none of its future)');
+
+-- sql/98_system.sql
+-- A certificate checked by its id (sql/90_education.sql): anyone sees the
+-- nickname at issue, the course and the date, through a view that shows
+-- those columns only.
+ALTER VIEW stockking.certificate_public OWNER TO stockking_system;
+GRANT SELECT (id, holder_nickname, issued_at, course_id) ON stockking.certificate TO stockking_system;
+GRANT SELECT (id, code, title) ON stockking.course TO stockking_system;
 
 -- ===== The community board: issue 9 (sql/20, 80, 92, 98) ===================
 -- Posts, comments, likes, reports and moderation; the profanity filter and the
