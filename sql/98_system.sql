@@ -87,6 +87,13 @@ GRANT SELECT (id, post_id, status, hidden_by, moderated_at, moderation_reason),
 GRANT SELECT (id, status, hidden_by, moderated_at, moderation_reason),
     UPDATE (status, hidden_by, moderated_at, moderation_reason) ON stockking.community_post TO stockking_system;
 
+-- A certificate checked by its id (sql/90_education.sql): anyone sees the
+-- nickname at issue, the course and the date, through a view that shows
+-- those columns only.
+ALTER VIEW stockking.certificate_public OWNER TO stockking_system;
+GRANT SELECT (id, holder_nickname, issued_at, course_id) ON stockking.certificate TO stockking_system;
+GRANT SELECT (id, code, title) ON stockking.course TO stockking_system;
+
 -- The route and error tables and the OpenAPI document: the api's own
 -- description, read by the proxy and by anyone.
 ALTER FUNCTION api.error_table() OWNER TO stockking_definer;
