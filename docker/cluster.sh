@@ -148,12 +148,18 @@ setup_db() {
 
 # The database's extensions at the installed version (an older one is
 # upgraded in place: ALTER EXTENSION ... UPDATE keeps every row), the
-# proxy's role, the scheduled jobs and the market data.  Idempotent.
+# proxy's role, the scheduled jobs, the market data, the courses and the
+# news feed.  Idempotent.
 configure_db() {
     before=$(ext_version)
-    # The market data is copied where the server user can read it.
-    mkdir -p "$DIR/market-data"
+    # The market data, the courses and the news feed are copied where the
+    # server user can read them (a course file removed from data/ is
+    # removed here too, so the load retires it).
+    mkdir -p "$DIR/market-data/education" "$DIR/market-data/news"
     cp "$TOP"/data/*.csv "$DIR/market-data/"
+    rm -f "$DIR/market-data/education/"*.json "$DIR/market-data/news/"*.json
+    cp "$TOP"/data/education/*.json "$DIR/market-data/education/"
+    cp "$TOP"/data/news/*.json "$DIR/market-data/news/"
     chown -R "$SERVER_USER" "$DIR/market-data"
     psql_owner -d "$DB" <<EOF
 SET client_min_messages = warning;
@@ -173,6 +179,11 @@ GRANT stockking_api TO stockking_web;
 DO \$\$ BEGIN PERFORM stockking.install_jobs(); END \$\$;
 SELECT 'cluster: market data ' || string_agg(format('%s %s bars (%s..%s)', k, v->>'rows', v->>'first', v->>'last'), ', ' ORDER BY k)
   FROM jsonb_each(stockking.load_market_data('$DIR/market-data')) AS e(k, v);
+SELECT format('cluster: education %s courses, %s lessons, %s questions (%s files)', r->'courses'->>'rows',
+              r->'lessons'->>'rows', r->'questions'->>'rows', r->>'files')
+  FROM stockking.load_education('$DIR/market-data/education') r;
+SELECT format('cluster: news %s items from %s (%s new, %s changed)', r->>'items', r->>'file', r->>'inserted', r->>'updated')
+  FROM stockking.import_news('$DIR/market-data/news/economy-news.json') r;
 EOF
     after=$(ext_version)
     if [ -n "$before" ] && [ "$before" != "$after" ]; then
@@ -286,8 +297,17 @@ start_proxy() {
     write_proxy_conf
     chown -R "$SERVER_USER" "$DIR/bin"
     as_server sh -c "nohup '$DIR/bin/stockking-proxy' -c '$DIR/proxy.conf' >>'$DIR/proxy.log' 2>&1 & echo \$! >'$DIR/proxy.pid'"
+    # /ready answers for the thread that accepted the connection (SO_REUSEPORT
+    # spreads new connections over the threads): ten in a row mean every
+    # thread's pool and event feed are up
     i=0
-    until curl -fsS "http://127.0.0.1:$HTTP_PORT/ready" >/dev/null 2>&1; do
+    ok=0
+    while [ $ok -lt 10 ]; do
+        if curl -fsS "http://127.0.0.1:$HTTP_PORT/ready" >/dev/null 2>&1; then
+            ok=$((ok + 1))
+            continue
+        fi
+        ok=0
         i=$((i + 1))
         if [ $i -gt 150 ]; then
             echo "cluster: the proxy did not become ready; its log:" >&2

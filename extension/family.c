@@ -208,11 +208,13 @@ static sk_stmt s_merge_notices = {
  * stockking with a family_id column is here (or the merge handles it above).
  */
 static const char *const family_tables[] = {
-	"account", "account_snapshot", "allowance_goal", "allowance_request", "cash_ledger", "event_cursor",
-	"family_setting", "family_summary", "family_summary_notice", "fill", "holding", "league_assignment",
-	"league_member", "league_result", "ledger_budget", "ledger_budget_alert", "ledger_entry", "ledger_import",
-	"ledger_monthly", "ledger_pending", "link_code", "merchant", "mission_progress", "orders", "outbox", "payment",
-	"payment_attempt", "trade_request", "user_badge", "user_progress", "users",
+	"account", "account_snapshot", "allowance_goal", "allowance_request", "cash_ledger", "certificate",
+	"community_comment", "community_like", "community_moderation", "community_post", "community_report",
+	"course_progress", "event_cursor", "family_setting", "family_summary", "family_summary_notice", "fill",
+	"holding", "league_assignment", "league_member", "league_result", "learning_streak", "ledger_budget",
+	"ledger_budget_alert", "ledger_entry", "ledger_import", "ledger_monthly", "ledger_pending", "lesson_progress",
+	"link_code", "market_quiz_answer", "merchant", "mission_progress", "orders", "outbox", "payment",
+	"payment_attempt", "quiz_attempt", "quiz_result", "trade_request", "user_badge", "user_progress", "users",
 };
 
 /*

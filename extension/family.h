@@ -71,6 +71,47 @@ extern void sk_append_scaled(StringInfo buf, int64 value, int scale);
 extern int32 sk_level_for_xp(int64 xp);
 extern int64 sk_xp_for_level(int32 level);
 
+/*
+ * A child's progress in one call (missions.c), SPI connected: start it,
+ * award badges (once each), advance missions of the day or week (each
+ * completes once per period at its target), add XP of one's own to xp, then
+ * finish: the XP earned is added in one update and a level reached is
+ * announced.  Used by the trade triggers and by education.c.
+ */
+typedef struct sk_progress
+{
+	const char *user_id;
+	const char *family_id;
+	Datum		day;			/* today in Asia/Seoul: daily missions' period */
+	Datum		week;			/* this week's Monday: weekly missions' period */
+	int64		xp;				/* earned in this call */
+} sk_progress;
+
+extern void sk_progress_start(sk_progress *c, const char *user_id, const char *family_id);
+extern void sk_progress_badge(sk_progress *c, const char *badge);
+/* add value to a mission's progress (add), or raise it to value (!add) */
+extern void sk_progress_advance(sk_progress *c, const char *mission, Datum period_start, int32 value, bool add);
+extern void sk_progress_finish(sk_progress *c);
+
+/*
+ * Game-money rewards (missions.c): the caller's account named by args
+ * (season_id, or the default account) locked FOR UPDATE (SK010 when there
+ * is none); the reward in its currency (won for KRW, cents for USD; 22023
+ * in another: what names the payer); and the credit, a REWARD entry of the
+ * cash ledger that is a contribution, so no return counts it.
+ */
+typedef struct sk_reward_account
+{
+	int64		account_id;
+	char	   *currency;
+	Datum		clock;			/* the season's clock: the entry's market_date */
+	bool		clock_null;
+} sk_reward_account;
+
+extern void sk_reward_account_lock(Jsonb *args, sk_reward_account *a);
+extern int64 sk_reward_amount(const sk_reward_account *a, int64 krw, int64 usd_cents, const char *what);
+extern void sk_reward_credit(const sk_reward_account *a, int64 amount);
+
 /* SPI helpers (family.c) */
 /* write an event to the outbox (stockking.emit_event); payload is JSON text */
 extern void sk_emit(const char *user_id, const char *family_id, const char *audience, const char *type,

@@ -620,6 +620,14 @@ current_family(pg_uuid_t *out)
 }
 
 const char *
+sk_current_user(void)
+{
+	const sk_identity *id = current_identity();
+
+	return id->known ? id->user_text : NULL;
+}
+
+const char *
 sk_require_user(void)
 {
 	const sk_identity *id = current_identity();

@@ -53,7 +53,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
-#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
@@ -594,8 +593,8 @@ ledger_dicts(const ledger_dict **global, const ledger_dict **family)
 	}
 	*global = global_dict;
 
-	uid = GetConfigOption("request.user_id", true, false);
-	if (uid == NULL || uid[0] == '\0' || strlen(uid) >= sizeof(family_user))
+	uid = sk_current_user();
+	if (uid == NULL || strlen(uid) >= sizeof(family_user))
 	{
 		*family = NULL;
 		return;

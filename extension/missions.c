@@ -30,6 +30,11 @@
  * it, so the time-weighted and simple returns do not count it), under the
  * account's row lock taken before the mission's, the order trading takes
  * them in.
+ *
+ * The progress functions (sk_progress_*: badges, missions, XP, level) and
+ * the reward credit (sk_reward_*) serve education.c too: lessons and
+ * quizzes feed the same badges, missions and levels, and a quiz's reward is
+ * paid the way a mission's is.
  */
 #include "family.h"
 
@@ -148,17 +153,8 @@ static sk_stmt s_held = {
 	1, {I8}
 };
 
-typedef struct progress_ctx
-{
-	const char *user_id;
-	const char *family_id;
-	Datum		day;
-	Datum		week;
-	int64		xp;				/* earned in this call */
-} progress_ctx;
-
-static void
-award_badge(progress_ctx *c, const char *badge)
+void
+sk_progress_badge(sk_progress *c, const char *badge)
 {
 	Datum		v[3] = {CStringGetTextDatum(c->user_id), CStringGetTextDatum(c->family_id), CStringGetTextDatum(badge)};
 
@@ -167,9 +163,8 @@ award_badge(progress_ctx *c, const char *badge)
 		c->xp += sk_get_int64(0, 1, NULL);
 }
 
-/* add to a mission's progress (add) or raise it to value (!add); complete it at its target */
-static void
-advance(progress_ctx *c, const char *mission, Datum period_start, int32 value, bool add)
+void
+sk_progress_advance(sk_progress *c, const char *mission, Datum period_start, int32 value, bool add)
 {
 	Datum		v[6] = {CStringGetTextDatum(c->user_id), CStringGetTextDatum(c->family_id), CStringGetTextDatum(mission), period_start,
 	Int32GetDatum(value), BoolGetDatum(add)};
@@ -186,8 +181,8 @@ advance(progress_ctx *c, const char *mission, Datum period_start, int32 value, b
 	}
 }
 
-static void
-start_progress(progress_ctx *c, const char *user_id, const char *family_id)
+void
+sk_progress_start(sk_progress *c, const char *user_id, const char *family_id)
 {
 	bool		isnull;
 
@@ -199,8 +194,8 @@ start_progress(progress_ctx *c, const char *user_id, const char *family_id)
 	c->week = sk_get_datum(0, 2, &isnull);
 }
 
-static void
-finish_progress(progress_ctx *c)
+void
+sk_progress_finish(sk_progress *c)
 {
 	int64		xp;
 	int32		before;
@@ -263,7 +258,7 @@ stockking_mission_on_fill(PG_FUNCTION_ARGS)
 	bool		buy;
 	int64		account_id;
 	int64		held;
-	progress_ctx c;
+	sk_progress c;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -272,25 +267,25 @@ stockking_mission_on_fill(PG_FUNCTION_ARGS)
 	buy = strcmp(new_text(td, "side"), "BUY") == 0;
 	account_id = pg_strtoint64(new_text(td, "account_id"));
 
-	start_progress(&c, user_id, family_id);
+	sk_progress_start(&c, user_id, family_id);
 	if (buy)
 	{
-		award_badge(&c, "FIRST_PURCHASE");
-		advance(&c, "DAILY_BUY_ONE", c.day, 1, true);
+		sk_progress_badge(&c, "FIRST_PURCHASE");
+		sk_progress_advance(&c, "DAILY_BUY_ONE", c.day, 1, true);
 	}
 	else
-		award_badge(&c, "FIRST_SALE");
-	advance(&c, "WEEKLY_FIVE_TRADES", c.week, 1, true);
+		sk_progress_badge(&c, "FIRST_SALE");
+	sk_progress_advance(&c, "WEEKLY_FIVE_TRADES", c.week, 1, true);
 	{
 		Datum		v[1] = {Int64GetDatum(account_id)};
 
 		sk_exec(&s_held, v, NULL, false, 1);
 		held = sk_get_int64(0, 1, NULL);
 	}
-	advance(&c, "WEEKLY_HOLD_THREE", c.week, (int32) Min(held, PG_INT32_MAX), false);
+	sk_progress_advance(&c, "WEEKLY_HOLD_THREE", c.week, (int32) Min(held, PG_INT32_MAX), false);
 	if (held >= 5)
-		award_badge(&c, "DIVERSIFIED");
-	finish_progress(&c);
+		sk_progress_badge(&c, "DIVERSIFIED");
+	sk_progress_finish(&c);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
@@ -303,16 +298,16 @@ Datum
 stockking_mission_on_order(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = check_trigger(fcinfo, "mission_on_order");
-	progress_ctx c;
+	sk_progress c;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (strcmp(new_text(td, "order_type"), "LIMIT") == 0)
 	{
-		start_progress(&c, new_text(td, "user_id"), new_text(td, "family_id"));
-		award_badge(&c, "FIRST_LIMIT_ORDER");
-		advance(&c, "WEEKLY_LIMIT_ORDER", c.week, 1, true);
-		finish_progress(&c);
+		sk_progress_start(&c, new_text(td, "user_id"), new_text(td, "family_id"));
+		sk_progress_badge(&c, "FIRST_LIMIT_ORDER");
+		sk_progress_advance(&c, "WEEKLY_LIMIT_ORDER", c.week, 1, true);
+		sk_progress_finish(&c);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
@@ -320,7 +315,7 @@ stockking_mission_on_order(PG_FUNCTION_ARGS)
 
 /* The claim */
 
-static sk_stmt s_claim_account = {
+static sk_stmt s_reward_account = {
 	"SELECT a.id, a.currency::text, stockking.season_clock(a.season_id) FROM stockking.account a"
 	" WHERE a.id = stockking.resolve_account($1) FOR UPDATE",
 	1, {JSONBOID}
@@ -331,15 +326,55 @@ static sk_stmt s_claim_progress = {
 	" WHERE mp.id = $1 AND mp.user_id = $2::uuid FOR UPDATE OF mp",
 	2, {I8, T}
 };
-static sk_stmt s_claim_ledger = {
+static sk_stmt s_reward_ledger = {
 	"INSERT INTO stockking.cash_ledger (account_id, family_id, user_id, entry_type, amount, is_contribution, market_date)"
 	" SELECT a.id, a.family_id, a.user_id, 'REWARD', $2, true, $3 FROM stockking.account a WHERE a.id = $1",
 	3, {I8, I8, DATEOID}
 };
-static sk_stmt s_claim_cash = {
+static sk_stmt s_reward_cash = {
 	"UPDATE stockking.account SET cash = cash + $2, net_contribution = net_contribution + $2 WHERE id = $1",
 	2, {I8, I8}
 };
+
+void
+sk_reward_account_lock(Jsonb *args, sk_reward_account *a)
+{
+	Datum		v[1] = {JsonbPGetDatum(args)};
+
+	sk_exec(&s_reward_account, v, NULL, false, 1);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SK_NO_ACCOUNT),
+				 errmsg("no account for this user")));
+	a->account_id = sk_get_int64(0, 1, NULL);
+	a->currency = sk_get_text(0, 2);
+	a->clock = sk_get_datum(0, 3, &a->clock_null);
+}
+
+int64
+sk_reward_amount(const sk_reward_account *a, int64 krw, int64 usd_cents, const char *what)
+{
+	if (strcmp(a->currency, "KRW") == 0)
+		return krw;
+	if (strcmp(a->currency, "USD") == 0)
+		return usd_cents;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s pay no reward in %s", what, a->currency)));
+	return 0;
+}
+
+void
+sk_reward_credit(const sk_reward_account *a, int64 amount)
+{
+	Datum		v[3] = {Int64GetDatum(a->account_id), Int64GetDatum(amount), a->clock};
+	char		nulls[3] = {' ', ' ', a->clock_null ? 'n' : ' '};
+
+	if (amount <= 0)
+		return;
+	sk_exec(&s_reward_ledger, v, nulls, false, 0);
+	sk_exec(&s_reward_cash, v, NULL, false, 0);
+}
 static sk_stmt s_claim_mark = {
 	"UPDATE stockking.mission_progress SET claimed_at = now(), claim_account_id = $2, claim_amount = $3,"
 	" updated_at = now() WHERE id = $1",
@@ -371,10 +406,7 @@ stockking_claim_mission(PG_FUNCTION_ARGS)
 	Jsonb	   *args = PG_GETARG_JSONB_P(0);
 	const char *uid = sk_require_user();
 	int64		id;
-	int64		account_id;
-	char	   *currency;
-	Datum		clock;
-	bool		clock_null;
+	sk_reward_account account;
 	bool		isnull;
 	int64		amount;
 	Datum		result;
@@ -386,19 +418,8 @@ stockking_claim_mission(PG_FUNCTION_ARGS)
 	sk_arg_int64(args, "id", true, &id);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	{
-		Datum		v[1] = {JsonbPGetDatum(args)};
-
-		/* the account first, then the mission: the order trades lock in */
-		sk_exec(&s_claim_account, v, NULL, false, 1);
-		if (SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_SK_NO_ACCOUNT),
-					 errmsg("no account for this user")));
-		account_id = sk_get_int64(0, 1, NULL);
-		currency = sk_get_text(0, 2);
-		clock = sk_get_datum(0, 3, &clock_null);
-	}
+	/* the account first, then the mission: the order trades lock in */
+	sk_reward_account_lock(args, &account);
 	{
 		Datum		v[2] = {Int64GetDatum(id), CStringGetTextDatum(uid)};
 
@@ -415,25 +436,11 @@ stockking_claim_mission(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_SK_REWARD_CLAIMED),
 					 errmsg("the reward of mission %s was claimed already", sk_get_text(0, 5))));
-		if (strcmp(currency, "KRW") == 0)
-			amount = sk_get_int64(0, 3, NULL);
-		else if (strcmp(currency, "USD") == 0)
-			amount = sk_get_int64(0, 4, NULL);
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("missions pay no reward in %s", currency)));
+		amount = sk_reward_amount(&account, sk_get_int64(0, 3, NULL), sk_get_int64(0, 4, NULL), "missions");
 	}
-	if (amount > 0)
+	sk_reward_credit(&account, amount);
 	{
-		Datum		v[3] = {Int64GetDatum(account_id), Int64GetDatum(amount), clock};
-		char		nulls[3] = {' ', ' ', clock_null ? 'n' : ' '};
-
-		sk_exec(&s_claim_ledger, v, nulls, false, 0);
-		sk_exec(&s_claim_cash, v, NULL, false, 0);
-	}
-	{
-		Datum		v[3] = {Int64GetDatum(id), Int64GetDatum(account_id), Int64GetDatum(amount)};
+		Datum		v[3] = {Int64GetDatum(id), Int64GetDatum(account.account_id), Int64GetDatum(amount)};
 
 		sk_exec(&s_claim_mark, v, NULL, false, 0);
 		result = sk_exec_jsonb(&s_claim_result, v, NULL);

@@ -1,8 +1,8 @@
 /*
  * stockking.c
  *	  The stockking extension's module: mock trading on real prices,
- *	  allowance rules, missions and the ledger parser, as C functions of
- *	  PostgreSQL.  One file per domain:
+ *	  allowance rules, missions, the ledger parser and learning, as C
+ *	  functions of PostgreSQL.  One file per domain:
  *	    money.c          exact arithmetic and its rounding rules
  *	    args.c           api arguments, SPI statements, dates
  *	    identity.c       request identity and the row-level-security predicates
@@ -15,6 +15,9 @@
  *	    missions.c       missions, badges, XP and levels (the fill trigger)
  *	    ledger_parse.c   the Korean pocket-money sentence parser
  *	    ledger_import.c  bank and card CSV imports
+ *	    jsondoc.c        content files in JSON, read with their line numbers
+ *	    education.c      courses, lessons, quizzes, certificates, the market quiz
+ *	    news.c           economy news feeds (JSON Feed 1.1)
  *	    restore.c        knowing that a dump is being restored
  */
 #include "postgres.h"

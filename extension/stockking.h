@@ -74,6 +74,7 @@ extern bool sk_arg_micros(Jsonb *args, const char *key, bool required, int64 *ou
  * child it has checked the caller may act for.
  */
 extern void sk_identity_init(void);
+extern const char *sk_current_user(void);	/* NULL when anonymous */
 extern const char *sk_require_user(void);
 extern bool sk_is_admin(void);
 extern const char *sk_request_role(void);

@@ -14,11 +14,15 @@ CREATE TABLE stockking.users (
     role               text NOT NULL CHECK (role IN ('CHILD', 'PARENT', 'ADMIN')),
     nickname           text NOT NULL CHECK (length(nickname) BETWEEN 1 AND 30),
     default_account_id bigint,
-    created_at         timestamptz NOT NULL DEFAULT now()
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    avatar             text CHECK (avatar ~ '^[a-z_]{1,32}$'),
+    birth_year         smallint CHECK (birth_year BETWEEN 1900 AND 2999)
 );
 CREATE UNIQUE INDEX users_email ON stockking.users (email);
 CREATE INDEX users_family ON stockking.users (family_id);
 COMMENT ON TABLE stockking.users IS 'a person: CHILD, PARENT or ADMIN; password_hash is bcrypt (pgcrypto crypt with gen_salt(''bf'', 10))';
+COMMENT ON COLUMN stockking.users.avatar IS 'one of the app''s built-in avatars (stockking.avatar_ids()), NULL for the default one; never a URL';
+COMMENT ON COLUMN stockking.users.birth_year IS 'year of birth (PUT /v1/users/me), NULL when not given';
 COMMENT ON COLUMN stockking.users.default_account_id IS 'the account used when a trading call names no season: the one joined last';
 
 -- Password hashing through pgcrypto, wherever it is installed.
@@ -64,7 +68,7 @@ COMMENT ON FUNCTION stockking.can_write(uuid) IS 'row-level security: only the r
 ALTER TABLE stockking.users ENABLE ROW LEVEL SECURITY;
 CREATE POLICY users_read ON stockking.users FOR SELECT USING (stockking.can_read(family_id, id));
 CREATE POLICY users_write ON stockking.users FOR UPDATE USING (stockking.can_write(id));
-GRANT SELECT, UPDATE (nickname, default_account_id) ON stockking.users TO stockking_definer;
+GRANT SELECT, UPDATE (nickname, avatar, birth_year, default_account_id) ON stockking.users TO stockking_definer;
 GRANT SELECT ON stockking.family TO stockking_definer;
 
 CREATE FUNCTION stockking.user_json(u stockking.users) RETURNS jsonb
@@ -160,6 +164,7 @@ BEGIN
         RAISE EXCEPTION 'user not found' USING ERRCODE = 'P0002';
     END IF;
     RETURN stockking.user_json(u) || jsonb_build_object(
+        'avatar', u.avatar, 'birth_year', u.birth_year,
         'default_account_id', u.default_account_id,
         'accounts', coalesce((
             SELECT jsonb_agg(jsonb_build_object('id', a.id, 'season_id', a.season_id, 'season', s.name,
@@ -170,7 +175,8 @@ END
 $$;
 ALTER FUNCTION api.me(jsonb) OWNER TO stockking_definer;
 COMMENT ON FUNCTION api.me(jsonb) IS
-$$The calling user.  Args: {}.  Returns the user and their accounts [{"id","season_id","season","currency"}].
+$$The calling user.  Args: {}.  Returns the user with "avatar" and "birth_year" (PUT /v1/users/me sets them) and their
+accounts [{"id","season_id","season","currency"}].
 Errors: 28000 (401) no identity.$$;
 
 CREATE FUNCTION stockking.create_user(email text, password text, role text, nickname text) RETURNS uuid

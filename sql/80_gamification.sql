@@ -452,7 +452,7 @@ Errors: 22023 (400) bad period, season_id or limit; 28000 (401).$$;
 
 -- The few columns of other children a leaderboard may show (read past
 -- row-level security; nothing else of theirs is reachable).
-CREATE VIEW stockking.users_public AS SELECT id, nickname FROM stockking.users;
+CREATE VIEW stockking.users_public AS SELECT id, nickname, avatar FROM stockking.users;
 CREATE VIEW stockking.progress_public AS SELECT user_id, xp FROM stockking.user_progress;
 GRANT SELECT ON stockking.users_public, stockking.progress_public TO stockking_definer;
 

@@ -71,6 +71,29 @@ ALTER VIEW stockking.users_public OWNER TO stockking_system;
 ALTER VIEW stockking.progress_public OWNER TO stockking_system;
 GRANT SELECT (user_id, xp) ON stockking.user_progress TO stockking_system;
 
+-- The community board (sql/92_community.sql): like and comment counts and
+-- the open reports of every user, and hiding a VISIBLE post or comment when
+-- its reports reach the threshold (the reporter cannot read it once hidden),
+-- through views that show ids, states and reasons only.
+ALTER VIEW stockking.community_like_count OWNER TO stockking_system;
+ALTER VIEW stockking.community_comment_count OWNER TO stockking_system;
+ALTER VIEW stockking.community_report_open OWNER TO stockking_system;
+ALTER VIEW stockking.community_post_visible OWNER TO stockking_system;
+ALTER VIEW stockking.community_comment_visible OWNER TO stockking_system;
+GRANT SELECT (post_id) ON stockking.community_like TO stockking_system;
+GRANT SELECT (post_id, comment_id, reason, status, created_at) ON stockking.community_report TO stockking_system;
+GRANT SELECT (id, post_id, status, hidden_by, moderated_at, moderation_reason),
+    UPDATE (status, hidden_by, moderated_at, moderation_reason) ON stockking.community_comment TO stockking_system;
+GRANT SELECT (id, status, hidden_by, moderated_at, moderation_reason),
+    UPDATE (status, hidden_by, moderated_at, moderation_reason) ON stockking.community_post TO stockking_system;
+
+-- A certificate checked by its id (sql/90_education.sql): anyone sees the
+-- nickname at issue, the course and the date, through a view that shows
+-- those columns only.
+ALTER VIEW stockking.certificate_public OWNER TO stockking_system;
+GRANT SELECT (id, holder_nickname, issued_at, course_id) ON stockking.certificate TO stockking_system;
+GRANT SELECT (id, code, title) ON stockking.course TO stockking_system;
+
 -- The route and error tables and the OpenAPI document: the api's own
 -- description, read by the proxy and by anyone.
 ALTER FUNCTION api.error_table() OWNER TO stockking_definer;

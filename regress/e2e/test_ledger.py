@@ -136,6 +136,14 @@ def main():
     check("parse: 어제 스벅에서 9천원 썼어", st == 200 and p["amount"] == 9000 and p["merchant"] == "스타벅스"
           and p["category"] == "카페/음료" and p["date"] == yesterday.isoformat() and p["kind"] == "EXPENSE"
           and p["intent"] == "ADD", f"{st} {p}")
+    # a family's own merchant: the parser finds it for the family (the caller proven by the token)
+    st, m = call("POST", "/v1/ledger/merchants", {"name": f"동네분식 {tag}", "category": "식비", "aliases": [f"분식{tag}"]},
+                 token=kid)
+    st2, p = call("POST", "/v1/ledger/parse", {"text": f"분식{tag}에서 3500원"}, token=kid)
+    check("a family merchant added over HTTP is what the parser finds", st == 201 and st2 == 200
+          and p["merchant"] == f"동네분식 {tag}" and p["category"] == "식비", f"{st} {m} {st2} {p}")
+    st, p = call("POST", "/v1/ledger/parse", {"text": f"분식{tag}에서 3500원"}, token=stranger)
+    check("another family's parser does not know it", st == 200 and p["merchant"] != f"동네분식 {tag}", f"{p}")
     st, p = call("POST", "/v1/ledger/parse", {"text": "지난주 금요일 CGV 1만2천원", "reference_date": "2025-06-18"},
                  token=kid)
     check("parse with a reference date: last Friday", st == 200 and p["date"] == "2025-06-13"
