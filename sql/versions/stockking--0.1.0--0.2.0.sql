@@ -2417,20 +2417,20 @@ Errors: SK108 (400) undecodable file; SK111 (422) a mapping without date or amou
 
 -- the rows of an import under a mapping: counts, errors, duplicates and a sample.  The duplicate
 -- check is one index probe per row (LATERAL ... LIMIT 1 is never turned into a join whose plan
--- could scan the user's entries once per row); a row not found by its fingerprint is looked up
--- by its 0.1.0 one in the partial index of the entries that kept only that (empty for a user who
--- has none, so the probe ends at the index's root)
+-- could scan the user's entries once per row); the second probe looks a row's 0.1.0 fingerprint up
+-- in the partial index of the entries that kept only that, when the user has any (asked once: most
+-- users have none, and their rows then cost no second probe)
 CREATE OR REPLACE FUNCTION stockking.ledger_import_rows(i stockking.ledger_import, p_mapping jsonb) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
-    WITH r AS (SELECT x.*, x.error IS NULL AND d.dup IS NOT NULL AS duplicate
+    WITH r AS (SELECT x.*, x.error IS NULL AND (d.dup IS NOT NULL OR l.dup IS NOT NULL) AS duplicate
                  FROM stockking.ledger_csv_rows(i.body, p_mapping, stockking.ledger_today()) x
                  LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
-                                     WHERE e.user_id = i.user_id AND e.fingerprint = x.fingerprint
-                                    UNION ALL
-                                    SELECT 1 FROM stockking.ledger_entry e
-                                     WHERE e.user_id = i.user_id AND e.legacy_fingerprint = x.legacy_fingerprint
-                                    LIMIT 1) d ON true)
+                                     WHERE e.user_id = i.user_id AND e.fingerprint = x.fingerprint LIMIT 1) d ON true
+                 LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
+                                     WHERE EXISTS (SELECT 1 FROM stockking.ledger_entry o
+                                                    WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
+                                       AND e.user_id = i.user_id AND e.legacy_fingerprint = x.legacy_fingerprint LIMIT 1) l ON true)
     SELECT jsonb_build_object(
         'rows', (SELECT count(*) FROM r),
         'valid', (SELECT count(*) FROM r WHERE error IS NULL),
@@ -2478,17 +2478,18 @@ BEGIN
     END IF;
     -- one pass: insert the good rows and count the bad; any bad row (unless skipped) rolls it all back.
     -- A row is in the ledger already when an entry has its fingerprint (the conflict) or, made by
-    -- 0.1.0 and not proven by the upgrade, its 0.1.0 fingerprint (ledger_entry.legacy_fingerprint;
-    -- "IS NOT NULL" lets the plan read only the partial index, which holds none of most users' entries)
+    -- 0.1.0 and not proven by the upgrade, its 0.1.0 fingerprint (ledger_entry.legacy_fingerprint),
+    -- looked up only when the user has such entries (asked once: most users have none)
     WITH r AS (SELECT * FROM stockking.ledger_csv_rows(i.body, v_mapping, stockking.ledger_today())),
          ins AS (INSERT INTO stockking.ledger_entry (family_id, user_id, kind, entry_date, amount, merchant, category, memo,
                                                      source, import_id, fingerprint)
                  SELECT i.family_id, i.user_id, r.kind, r.entry_date, r.amount, r.merchant, r.category, r.memo, 'IMPORT',
                         i.id, r.fingerprint
                    FROM r WHERE r.error IS NULL
-                    AND NOT EXISTS (SELECT 1 FROM stockking.ledger_entry e
-                                     WHERE e.user_id = i.user_id AND e.legacy_fingerprint IS NOT NULL
-                                       AND e.legacy_fingerprint = r.legacy_fingerprint)
+                    AND NOT (EXISTS (SELECT 1 FROM stockking.ledger_entry o
+                                      WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
+                             AND EXISTS (SELECT 1 FROM stockking.ledger_entry e
+                                          WHERE e.user_id = i.user_id AND e.legacy_fingerprint = r.legacy_fingerprint))
                  ON CONFLICT (user_id, fingerprint) WHERE fingerprint IS NOT NULL DO NOTHING
                  RETURNING 1)
     SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM r WHERE error IS NOT NULL), (SELECT count(*) FROM ins)
