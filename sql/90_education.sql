@@ -415,15 +415,21 @@ CREATE FUNCTION api.list_courses(args jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, stockking
     AS $$
 DECLARE
-    v_user uuid := stockking.progress_user(args);
-    v_age  bigint := stockking.arg_bigint(args, 'age', false);
+    v_user  uuid := stockking.progress_user(args);
+    v_age   bigint := stockking.arg_bigint(args, 'age', false);
+    -- the child's age this year (Korean "연 나이": this year minus the birth year), from the profile
+    v_years integer := (SELECT extract(year FROM stockking.seoul_day(now()))::integer - u.birth_year
+                          FROM stockking.users u WHERE u.id = v_user);
 BEGIN
     IF v_age NOT BETWEEN 5 AND 18 THEN
         RAISE EXCEPTION 'field "age" must be between 5 and 18' USING ERRCODE = '22023';
     END IF;
     RETURN jsonb_build_object(
         'user_id', v_user,
-        'items', (SELECT coalesce(jsonb_agg(stockking.course_json(c, v_user) ORDER BY c.position, c.code), '[]')
+        'age', v_years,
+        'items', (SELECT coalesce(jsonb_agg(stockking.course_json(c, v_user)
+                                                || jsonb_build_object('suits_age', v_years BETWEEN c.age_min AND c.age_max)
+                                            ORDER BY c.position, c.code), '[]')
                     FROM stockking.course c
                    WHERE c.active AND (v_age IS NULL OR v_age BETWEEN c.age_min AND c.age_max)),
         'streak', stockking.streak_json(v_user));
@@ -432,7 +438,8 @@ $$;
 COMMENT ON FUNCTION api.list_courses(jsonb) IS
 $$GET /v1/education/courses?age=&child_id= (signed in): the courses, in order, with the caller's (or, for a parent, a child's)
 progress.  Args: {"age": 5..18 (optional: only courses whose age band holds it), "child_id" (optional, parents)}.
-Returns {"user_id", "items": [{"id","code","title","summary","age_min","age_max","position","authors","lessons" (count),
+Returns {"user_id", "age" (this year minus the profile's birth_year, null when not given), "items": [{"id","code","title",
+"summary","age_min","age_max","suits_age" (the age is in the band; null without a birth year),"position","authors","lessons" (count),
 "minutes" (reading time),"prerequisites": [{"id","code","title","completed"}],"locked" (a prerequisite is not completed),
 "rewards": {"lesson_xp","quiz_xp","quiz_reward": {"KRW": won, "USD": dollars},"course_xp"},"progress": {"started_at",
 "completed_at","lessons_total","lessons_read","quizzes_passed","lessons_completed","percent" (floor of 100 x (lessons read

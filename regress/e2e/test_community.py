@@ -5,7 +5,9 @@ Runs against the instance STOCKKING_HTTP points at (and the PG* variables for th
 database owner: an ADMIN user, this week's league seats of this test's children, a replay season of its own).
 
 The story: four children share a league this week, a fifth plays in another league; a parent links to the first
-child.  The child edits its profile (a profane nickname is refused), posts to its league, is filtered (a MASK word is
+child.  The child first learns: reads every lesson of a course and passes its quizzes, earning XP and the course's
+certificate, which anyone can verify by its id (regress/e2e/test_education.py tests the learning rules in detail).
+The child edits its profile (a profane nickname is refused), posts to its league, is filtered (a MASK word is
 masked, a REFUSE word and a phone number are refused), and posts to a replay season the others did not join.  A
 league-mate comments and likes; a child of another league or season sees none of it.  Three league-mates report the
 post: it is hidden at the third report, the author and the parent hear of it, the ADMIN finds it at the top of the
@@ -22,6 +24,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+
+from test_education import answers, content  # the shipped courses and their right answers, from data/education
 
 BASE = os.environ.get("STOCKKING_HTTP", "http://127.0.0.1:18080")
 PASSWORD = "correct horse battery"
@@ -136,6 +140,26 @@ def main():
     st, prof = call("GET", "/v1/users/me/profile", token=a)
     st, fam = call("POST", "/v1/auth/link-family", {"code": prof.get("link_code", "")}, token=mom)
     check("the parent links to the child", st == 200 and len(fam.get("members", [])) == 2, f"{st} {fam}")
+
+    # the child learns first: every lesson of the saving course read and its quiz passed -> XP and a certificate
+    saving = content()["saving-and-compound-interest"]
+    xp_before = call("GET", "/v1/users/me/profile", token=a)[1].get("xp")
+    st, cat = call("GET", "/v1/education/courses", token=a)
+    course = next((x for x in cat.get("items", []) if x["code"] == saving["code"]), {})
+    lessons = call("GET", f"/v1/education/courses/{course.get('id')}", token=a)[1].get("lessons", [])
+    passed, cert = [], None
+    for lf, lesson in zip(saving["lessons"], lessons):
+        call("POST", f"/v1/education/lessons/{lesson['id']}/complete", token=a)
+        la = call("GET", f"/v1/education/lessons/{lesson['id']}", token=a)[1]
+        st, res = call("POST", "/v1/education/quiz", {"quiz_id": la["quiz"]["id"], "answers": answers(lf, la)}, token=a)
+        passed.append(st == 200 and res.get("passed") is True)
+        cert = res.get("certificate") or cert
+    check("the child reads a course's five lessons and passes their quizzes", passed == [True] * 5, f"{passed}")
+    xp_after = call("GET", "/v1/users/me/profile", token=a)[1].get("xp")
+    check("learning earns XP", isinstance(xp_after, int) and xp_after > (xp_before or 0), f"{xp_before} -> {xp_after}")
+    st, v = call("GET", f"/v1/education/certificates/{(cert or {}).get('id')}")
+    check("and a certificate anyone can verify by its id", cert is not None and st == 200
+          and v.get("course", {}).get("code") == saving["code"] and v.get("nickname") == "Minjun", f"{st} {v}")
 
     # the profile: nickname through the filter, an avatar of the app's, a birth year; never a role
     year = int(psql("SELECT extract(year FROM now() AT TIME ZONE 'Asia/Seoul')"))

@@ -311,6 +311,12 @@ SELECT jsonb_path_query_array(api.list_courses('{"age": 9}'), '$.items[*].code')
        jsonb_path_query_array(api.list_courses('{"age": "12"}'), '$.items[*].code') AS for_age_12;
 SELECT try($$SELECT api.list_courses('{"age": 4}')$$);
 SELECT try($$SELECT api.list_courses('{"age": "nine"}')$$);
+-- with a birth year on the profile the catalogue says which courses suit the child (9 this year)
+SELECT api.update_me(jsonb_build_object('birth_year', extract(year FROM now() AT TIME ZONE 'Asia/Seoul')::int - 9)) IS NOT NULL
+    AS birth_year_set;
+SELECT r -> 'age' AS age, jsonb_path_query_array(r, '$.items[*].code') AS codes,
+       jsonb_path_query_array(r, '$.items[*].suits_age') AS suits_age
+  FROM api.list_courses('{}') r;
 SELECT r ->> 'code' AS code, jsonb_path_query_array(r, '$.lessons[*].code') AS lessons,
        jsonb_path_query_array(r, '$.lessons[*].locked') AS locked, jsonb_path_query_array(r, '$.lessons[*].questions') AS questions
   FROM api.get_course(jsonb_build_object('id', course_id('stock-basics'))) r;

@@ -120,6 +120,530 @@ BEGIN
 END
 $$;
 
+-- ===== The pocket-money ledger: issues 8 and 10 (sql/50, 51, 52) ===========
+-- The parser's record names the entry a correction or deletion means and what
+-- a question asks; corrections act on the entry they name (SK113, SK114);
+-- questions of top merchant, top category and count; SHA-256 row fingerprints.
+
+ALTER TYPE stockking.ledger_parse_result
+    ADD ATTRIBUTE old_amount bigint, ADD ATTRIBUTE old_date date, ADD ATTRIBUTE old_merchant text, ADD ATTRIBUTE query text;
+COMMENT ON TYPE stockking.ledger_parse_result IS
+    'a parsed ledger sentence (see api.parse_ledger_text); old_* name the entry a MODIFY or DELETE means, query what a QUERY asks';
+COMMENT ON FUNCTION api.parse_ledger_text(jsonb) IS
+$$Parse a Korean ledger sentence.  Args: {"text": text (1..500 characters), "reference_date": "YYYY-MM-DD" (default
+today in Asia/Seoul)}.  Changes nothing.
+Returns {"kind": "EXPENSE"|"INCOME", "intent": "ADD"|"MODIFY"|"DELETE"|"QUERY", "amount": won (integer) or null,
+"date": "YYYY-MM-DD" (ADD: the reference date when none is named; others: null when none is named), "merchant":
+canonical name or null, "category": one of stockking.ledger_categories() or null, "memo": what is left of the
+sentence, "confidence": 0.05..1.00, "reasons": [code...] (amount_missing, amount_without_unit, amount_multiple,
+amount_unclear, date_not_stated, date_vague, date_previous_year, date_multiple, merchant_unknown, category_default,
+kind_assumed, nothing_to_change), "question": text to ask back or null, "period": {"from","to"} and "query":
+"TOTAL"|"TOP_MERCHANT"|"TOP_CATEGORY"|"COUNT" (QUERY only), "old": {"amount","date","merchant"} (MODIFY and DELETE
+that name the entry they mean, e.g. "아까 맥날 8천원 말고 7500원이야": old 8000, today, 맥도날드; amount 7500)}.
+No amount is never guessed: amount null, reason amount_missing, a question, confidence 0.20.
+A date without a year that would be in the future is last year's; a stated future date is refused.
+Errors: 22023 (400) text missing or empty; SK103 (400) text over 500 characters; 22007 (400) bad reference_date;
+SK101 (422) a future date (내일, 다음주 금요일, 2099-01-01); SK102 (422) amount outside 1..1,000,000,000 won;
+22008 (400) a date that does not exist (2월 30일).$$;
+DROP FUNCTION stockking.ledger_query_answer(uuid, date, date);
+
+-- sql/50_ledger.sql: an entry imported by 0.1.0 whose SHA-256 fingerprint cannot be proven keeps
+-- its 0.1.0 one apart (legacy_fingerprint, filled at the end of this script), and
+-- the import matches every row's 0.1.0 fingerprint against it (ledger_csv_rows gains a last column)
+ALTER TABLE stockking.ledger_entry ADD COLUMN legacy_fingerprint uuid;
+CREATE UNIQUE INDEX ledger_entry_legacy_fingerprint ON stockking.ledger_entry (user_id, legacy_fingerprint)
+    WHERE legacy_fingerprint IS NOT NULL;
+COMMENT ON COLUMN stockking.ledger_entry.legacy_fingerprint IS
+    'the fingerprint release 0.1.0 gave an imported row, where the upgrade could not prove the row''s SHA-256 one (fingerprint is then NULL; stockking.ledger_refingerprint()): an import counts a row with this 0.1.0 fingerprint as already in the ledger.  NULL for every entry made since 0.2.0';
+
+DROP FUNCTION stockking.ledger_csv_rows(bytea, jsonb, date);
+CREATE FUNCTION stockking.ledger_csv_rows(body bytea, mapping jsonb, reference_date date)
+    RETURNS TABLE (line integer, entry_date date, kind text, amount bigint, merchant text, category text, memo text,
+                   fingerprint uuid, error text, legacy_fingerprint uuid)
+    AS 'MODULE_PATHNAME', 'stockking_ledger_csv_rows'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION stockking.ledger_csv_rows(bytea, jsonb, date) IS
+$$The data rows of a CSV file under a mapping ({role: column index or header name}, plus "negative": "income"
+(default: a negative amount is money back) or "expense"), each normalised, or with error set.  fingerprint is the
+row's SHA-256 fingerprint (stockking.ledger_row_fingerprint), legacy_fingerprint the one release 0.1.0 gave the same
+row (stockking.ledger_row_fingerprint_v1), to match ledger_entry.legacy_fingerprint.
+Errors: SK108 (400) undecodable file; SK111 (422) a mapping without date or amount, or naming a column that does not exist.$$;
+
+-- the rows of an import under a mapping: counts, errors, duplicates and a sample.  The duplicate
+-- check is one index probe per row (LATERAL ... LIMIT 1 is never turned into a join whose plan
+-- could scan the user's entries once per row); the second probe looks a row's 0.1.0 fingerprint up
+-- in the partial index of the entries that kept only that, when the user has any (asked once: most
+-- users have none, and their rows then cost no second probe)
+CREATE OR REPLACE FUNCTION stockking.ledger_import_rows(i stockking.ledger_import, p_mapping jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    WITH r AS (SELECT x.*, x.error IS NULL AND (d.dup IS NOT NULL OR l.dup IS NOT NULL) AS duplicate
+                 FROM stockking.ledger_csv_rows(i.body, p_mapping, stockking.ledger_today()) x
+                 LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
+                                     WHERE e.user_id = i.user_id AND e.fingerprint = x.fingerprint LIMIT 1) d ON true
+                 LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
+                                     WHERE EXISTS (SELECT 1 FROM stockking.ledger_entry o
+                                                    WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
+                                       AND e.user_id = i.user_id AND e.legacy_fingerprint = x.legacy_fingerprint LIMIT 1) l ON true)
+    SELECT jsonb_build_object(
+        'rows', (SELECT count(*) FROM r),
+        'valid', (SELECT count(*) FROM r WHERE error IS NULL),
+        'errors', (SELECT count(*) FROM r WHERE error IS NOT NULL),
+        'duplicates', (SELECT count(*) FROM r WHERE duplicate),
+        'row_errors', coalesce((SELECT jsonb_agg(jsonb_build_object('line', line, 'error', error) ORDER BY line)
+                                  FROM (SELECT line, error FROM r WHERE error IS NOT NULL ORDER BY line LIMIT 50) x), '[]'),
+        'sample', coalesce((SELECT jsonb_agg(jsonb_build_object('line', line, 'date', to_char(entry_date, 'YYYY-MM-DD'),
+                                                                'kind', kind, 'amount', amount, 'merchant', merchant,
+                                                                'category', category, 'memo', memo,
+                                                                'duplicate', duplicate) ORDER BY line)
+                              FROM (SELECT * FROM r WHERE error IS NULL ORDER BY line LIMIT 20) x), '[]'))
+    $$;
+
+CREATE OR REPLACE FUNCTION api.ledger_import_commit(args jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, stockking
+    SET work_mem = '64MB'  -- a 100,000-row file's rows stay in memory
+    AS $$
+DECLARE
+    v_user     uuid := stockking.require_user();
+    v_override jsonb := args -> 'mapping';
+    v_skip     boolean := coalesce((args ->> 'skip_invalid')::boolean, false);
+    v_mapping  jsonb;
+    v_rows     jsonb;
+    v_count    integer;
+    v_errors   integer;
+    v_inserted integer;
+    i          stockking.ledger_import;
+BEGIN
+    SELECT * INTO i FROM stockking.ledger_import
+     WHERE id = stockking.arg_bigint(args, 'id') AND user_id = v_user FOR UPDATE;
+    IF i.id IS NULL THEN
+        RAISE EXCEPTION 'import % not found', args ->> 'id' USING ERRCODE = 'P0002';
+    END IF;
+    IF i.status <> 'PREVIEW' THEN
+        RAISE EXCEPTION 'import % was committed already', i.id USING ERRCODE = 'SK109';
+    END IF;
+    IF v_override IS NOT NULL AND jsonb_typeof(v_override) <> 'null' THEN
+        IF jsonb_typeof(v_override) <> 'object' THEN
+            RAISE EXCEPTION 'field "mapping" must be an object' USING ERRCODE = '22023';
+        END IF;
+        v_mapping := i.mapping || v_override;
+    ELSE
+        v_mapping := i.mapping;
+    END IF;
+    -- one pass: insert the good rows and count the bad; any bad row (unless skipped) rolls it all back.
+    -- A row is in the ledger already when an entry has its fingerprint (the conflict) or, made by
+    -- 0.1.0 and not proven by the upgrade, its 0.1.0 fingerprint (ledger_entry.legacy_fingerprint),
+    -- looked up only when the user has such entries (asked once: most users have none)
+    WITH r AS (SELECT * FROM stockking.ledger_csv_rows(i.body, v_mapping, stockking.ledger_today())),
+         ins AS (INSERT INTO stockking.ledger_entry (family_id, user_id, kind, entry_date, amount, merchant, category, memo,
+                                                     source, import_id, fingerprint)
+                 SELECT i.family_id, i.user_id, r.kind, r.entry_date, r.amount, r.merchant, r.category, r.memo, 'IMPORT',
+                        i.id, r.fingerprint
+                   FROM r WHERE r.error IS NULL
+                    AND NOT (EXISTS (SELECT 1 FROM stockking.ledger_entry o
+                                      WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
+                             AND EXISTS (SELECT 1 FROM stockking.ledger_entry e
+                                          WHERE e.user_id = i.user_id AND e.legacy_fingerprint = r.legacy_fingerprint))
+                 ON CONFLICT (user_id, fingerprint) WHERE fingerprint IS NOT NULL DO NOTHING
+                 RETURNING 1)
+    SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM r WHERE error IS NOT NULL), (SELECT count(*) FROM ins)
+      INTO v_count, v_errors, v_inserted;
+    IF v_errors > 0 AND NOT v_skip THEN
+        v_rows := stockking.ledger_import_rows(i, v_mapping);
+        RAISE EXCEPTION 'the import has % rows with errors', v_errors USING ERRCODE = 'SK110',
+            DETAIL = (SELECT string_agg(format('line %s: %s', x ->> 'line', x ->> 'error'), '; ')
+                        FROM (SELECT x FROM jsonb_array_elements(v_rows -> 'row_errors') x LIMIT 5) y),
+            HINT = 'Fix the mapping, or commit with "skip_invalid": true to leave those rows out.';
+    END IF;
+    IF v_count = 0 THEN
+        RAISE EXCEPTION 'the file has no data rows' USING ERRCODE = 'SK108';
+    END IF;
+    UPDATE stockking.ledger_import SET status = 'COMMITTED', mapping = v_mapping, body = NULL, inserted = v_inserted,
+           duplicates = v_count - v_errors - v_inserted, skipped_invalid = v_errors, committed_at = now()
+     WHERE id = i.id RETURNING * INTO i;
+    RETURN jsonb_build_object('id', i.id, 'status', i.status, 'mapping', i.mapping, 'rows', v_count,
+                              'inserted', i.inserted, 'duplicates', i.duplicates, 'skipped_invalid', i.skipped_invalid);
+END
+$$;
+COMMENT ON FUNCTION api.ledger_import_commit(jsonb) IS
+$$POST /v1/ledger/imports/:id/commit: add an import's rows to the caller's ledger, all or nothing.
+Args: {"id", "mapping": {role: column index or header name or null, "negative": "income"|"expense"} (optional
+override, merged over the detected mapping), "skip_invalid": boolean (default false: any row error refuses the commit)}.
+Rows already in the ledger (same date, kind, amount, description, and occurrence within the file) are not added
+again, so a file imported twice adds nothing the second time -- also when the first import was made by release 0.1.0.
+Returns {"id","status":"COMMITTED","mapping","rows","inserted","duplicates","skipped_invalid"}.
+Errors: P0002 (404) no such import of the caller; SK109 (409) committed already; SK110 (422) rows with errors;
+SK111 (422) bad mapping; 28000 (401).$$;
+
+-- sql/51_ledger_conversation.sql
+INSERT INTO stockking.error_code VALUES
+    ('SK113', 404, 'ledger_no_matching_entry', 'no entry of the caller matches the amount, day or place a correction or deletion names'),
+    ('SK114', 409, 'ledger_ambiguous_entry', 'several entries of the caller match what a correction or deletion names: name the day or the place too');
+
+-- does a ledger row (entry or pending entry) match the "old" object of a parse?
+CREATE FUNCTION stockking.ledger_matches(p_old jsonb, p_amount bigint, p_merchant text, p_date date,
+                                         p_created timestamptz) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT (p_old ->> 'amount' IS NULL OR p_amount = (p_old ->> 'amount')::bigint)
+       AND (p_old ->> 'merchant' IS NULL OR p_merchant = p_old ->> 'merchant')
+       AND (p_old ->> 'date' IS NULL OR p_date = (p_old ->> 'date')::date
+            OR (p_created AT TIME ZONE 'Asia/Seoul')::date = (p_old ->> 'date')::date)
+    $$;
+COMMENT ON FUNCTION stockking.ledger_matches(jsonb, bigint, text, date, timestamptz) IS
+    'whether an entry (amount, merchant, date, entered at) is the one a parse''s "old" object names: every named field equal; a named day is the entry''s date or the day it was entered (Asia/Seoul)';
+
+-- "6월 17일 맥도날드 8,000원": an entry or what a parse names, for messages
+CREATE FUNCTION stockking.ledger_describe(p_date date, p_merchant text, p_amount bigint) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT concat_ws(' ', to_char(p_date, 'FMMM월 FMDD일'), p_merchant, stockking.ledger_won(p_amount))
+    $$;
+
+CREATE FUNCTION stockking.ledger_find_target(p_user uuid, p_old jsonb) RETURNS stockking.ledger_entry
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    v_latest stockking.ledger_entry;
+    v_ids    bigint[];
+    v_list   text[];
+    v_named  text;
+BEGIN
+    SELECT * INTO v_latest FROM stockking.ledger_entry WHERE user_id = p_user ORDER BY created_at DESC, id DESC LIMIT 1;
+    IF v_latest.id IS NULL THEN
+        RAISE EXCEPTION 'there is no ledger entry to change yet' USING ERRCODE = 'SK112';
+    END IF;
+    IF p_old IS NULL OR jsonb_typeof(p_old) <> 'object'
+       OR stockking.ledger_matches(p_old, v_latest.amount, v_latest.merchant, v_latest.entry_date, v_latest.created_at) THEN
+        RETURN v_latest;
+    END IF;
+    SELECT array_agg(e.id ORDER BY e.created_at DESC, e.id DESC),
+           array_agg(stockking.ledger_describe(e.entry_date, e.merchant, e.amount) ORDER BY e.created_at DESC, e.id DESC)
+      INTO v_ids, v_list
+      FROM (SELECT * FROM stockking.ledger_entry e
+             WHERE e.user_id = p_user
+               AND (p_old ->> 'date' IS NOT NULL OR e.entry_date >= stockking.ledger_today() - 30
+                    OR e.created_at >= now() - interval '30 days')
+               AND stockking.ledger_matches(p_old, e.amount, e.merchant, e.entry_date, e.created_at)
+             ORDER BY e.created_at DESC, e.id DESC LIMIT 6) e;
+    v_named := stockking.ledger_describe((p_old ->> 'date')::date, p_old ->> 'merchant', (p_old ->> 'amount')::bigint);
+    IF v_ids IS NULL THEN
+        RAISE EXCEPTION 'no entry matches %', v_named USING ERRCODE = 'SK113',
+            DETAIL = CASE WHEN p_old ->> 'date' IS NULL THEN 'Entries of the last 30 days were searched.'
+                          ELSE 'Entries of that day were searched.' END,
+            HINT = 'Name the amount, the day or the place as the entry has them.';
+    END IF;
+    IF cardinality(v_ids) > 1 THEN
+        RAISE EXCEPTION '% entries match %', CASE WHEN cardinality(v_ids) > 5 THEN 'more than 5' ELSE cardinality(v_ids)::text END,
+            v_named USING ERRCODE = 'SK114', DETAIL = array_to_string(v_list[1:5], '; '),
+            HINT = 'Name the day or the place too, e.g. "어제 맥날 8천원 말고 7500원".';
+    END IF;
+    SELECT * INTO v_latest FROM stockking.ledger_entry WHERE id = v_ids[1];
+    RETURN v_latest;
+END
+$$;
+COMMENT ON FUNCTION stockking.ledger_find_target(uuid, jsonb) IS
+$$The entry of p_user that a parse's "old" object ({"amount","date","merchant"}, or NULL: the latest entry) names:
+the latest entry when it matches, else the only match among the entries of the last 30 days (dated or entered; a
+named day searches that day).  Errors: SK112 (404) no entry at all; SK113 (404) none matches; SK114 (409) several
+match (the detail lists up to five).  The caller's open pending entry is checked before, by api.ledger_chat.$$;
+
+-- "6월 1일 ~ 6월 30일" (or one day)
+CREATE FUNCTION stockking.ledger_period_text(p_from date, p_to date) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN p_from = p_to THEN to_char(p_from, 'FMMM월 FMDD일')
+                ELSE to_char(p_from, 'FMMM월 FMDD일') || ' ~ ' || to_char(p_to, 'FMMM월 FMDD일') END
+    $$;
+
+-- The entries a question is about: the user's in a period, of a merchant or of a category when named.
+CREATE FUNCTION stockking.ledger_query_rows(p_user uuid, p_from date, p_to date, p_merchant text, p_category text)
+    RETURNS SETOF stockking.ledger_entry
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT * FROM stockking.ledger_entry e
+     WHERE e.user_id = p_user AND e.entry_date BETWEEN p_from AND p_to
+       AND (p_merchant IS NULL OR e.merchant = p_merchant) AND (p_category IS NULL OR e.category = p_category)
+    $$;
+
+-- The answer to a QUERY parse p of the caller's entries.
+CREATE FUNCTION stockking.ledger_query_answer(p_user uuid, p jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    v_from     date := (p #>> '{period,from}')::date;
+    v_to       date := (p #>> '{period,to}')::date;
+    v_query    text := coalesce(p ->> 'query', 'TOTAL');
+    v_kind     text := coalesce(p ->> 'kind', 'EXPENSE');
+    v_merchant text := p ->> 'merchant';
+    -- a named merchant is the filter; its category is only what it implies
+    v_category text := CASE WHEN p ->> 'merchant' IS NULL THEN p ->> 'category' END;
+    v_filter   text := coalesce(p ->> 'merchant', p ->> 'category');
+    v_period   text := stockking.ledger_period_text(v_from, v_to);
+    v_verb     text := CASE v_kind WHEN 'INCOME' THEN '받은' ELSE '쓴' END;
+    v_rank     jsonb;
+    v_count    bigint;
+    v_total    bigint;
+    v_answer   jsonb;
+BEGIN
+    v_answer := jsonb_build_object('period', jsonb_build_object('from', to_char(v_from, 'YYYY-MM-DD'), 'to', to_char(v_to, 'YYYY-MM-DD')),
+                                   'query', v_query, 'kind', v_kind, 'merchant', v_merchant, 'category', v_category);
+    IF v_query = 'TOTAL' THEN
+        WITH e AS (SELECT * FROM stockking.ledger_query_rows(p_user, v_from, v_to, v_merchant, v_category))
+        SELECT v_answer || jsonb_build_object(
+                   'expense', coalesce(sum(amount) FILTER (WHERE kind = 'EXPENSE'), 0),
+                   'income', coalesce(sum(amount) FILTER (WHERE kind = 'INCOME'), 0), 'entries', count(*),
+                   'by_category', coalesce((SELECT jsonb_agg(jsonb_build_object('kind', kind, 'category', category, 'total', s)
+                                                             ORDER BY kind, s DESC, category)
+                                              FROM (SELECT kind, category, sum(amount) AS s FROM e GROUP BY 1, 2) c), '[]')),
+               count(*) FILTER (WHERE kind = v_kind)
+          INTO v_answer, v_count FROM e;
+        RETURN v_answer || jsonb_build_object('reply',
+            CASE WHEN v_filter IS NULL THEN
+                     format('%s: %s 썼고 %s 받았어요.', v_period, stockking.ledger_won((v_answer ->> 'expense')::bigint),
+                            stockking.ledger_won((v_answer ->> 'income')::bigint))
+                 ELSE format('%s %s: %s %s (%s번).', v_period, v_filter,
+                             stockking.ledger_won((v_answer ->> lower(v_kind))::bigint),
+                             CASE v_kind WHEN 'INCOME' THEN '받았어요' ELSE '썼어요' END, v_count) END);
+    ELSIF v_query = 'COUNT' THEN
+        SELECT count(*), coalesce(sum(amount), 0) INTO v_count, v_total
+          FROM stockking.ledger_query_rows(p_user, v_from, v_to, v_merchant, v_category) WHERE kind = v_kind;
+        RETURN v_answer || jsonb_build_object('count', v_count, 'total', v_total,
+            'reply', format('%s %s: %s번, 모두 %s.', v_period, coalesce(v_filter, '기록'), v_count, stockking.ledger_won(v_total)));
+    END IF;
+    SELECT jsonb_agg(jsonb_build_object('name', name, 'total', total, 'entries', n) ORDER BY total DESC, n DESC, name)
+      INTO v_rank
+      FROM (SELECT CASE v_query WHEN 'TOP_MERCHANT' THEN merchant ELSE category END AS name, sum(amount) AS total,
+                   count(*) AS n
+              FROM stockking.ledger_query_rows(p_user, v_from, v_to, v_merchant, v_category)
+             WHERE kind = v_kind AND (v_query <> 'TOP_MERCHANT' OR merchant IS NOT NULL)
+             GROUP BY 1 ORDER BY 2 DESC, 3 DESC, 1 LIMIT 5) r;
+    RETURN v_answer || jsonb_build_object('ranking', coalesce(v_rank, '[]'), 'top', v_rank -> 0,
+        'reply', CASE WHEN v_rank IS NULL THEN format('%s: %s 기록이 없어요.', v_period,
+                                                      CASE v_query WHEN 'TOP_MERCHANT' THEN '가게가 적힌' ELSE v_verb END)
+                      ELSE format('%s 제일 많이 %s %s: %s (%s, %s번).', v_period, v_verb,
+                                  CASE v_query WHEN 'TOP_MERCHANT' THEN '곳' ELSE '항목' END, v_rank #>> '{0,name}',
+                                  stockking.ledger_won((v_rank #>> '{0,total}')::bigint), v_rank #>> '{0,entries}') END);
+END
+$$;
+COMMENT ON FUNCTION stockking.ledger_query_answer(uuid, jsonb) IS
+$$The answer to a QUERY parse of p_user's entries in its period, filtered by the merchant it names (else the category
+it names).  query TOTAL: {"expense","income","entries","by_category"}; TOP_MERCHANT / TOP_CATEGORY: {"top","ranking":
+[{"name","total","entries"}] (top 5 of the parse's kind; entries without a merchant do not rank as places)}; COUNT:
+{"count","total"} of the parse's kind.  Always {"period","query","kind","merchant","category","reply"}.$$;
+
+CREATE OR REPLACE FUNCTION api.ledger_chat(args jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, stockking
+    AS $$
+DECLARE
+    v_user    uuid := stockking.require_user();
+    v_message text := stockking.arg_text(args, 'message');
+    v_family  uuid := stockking.my_family();
+    v_today   date := stockking.ledger_today();
+    p         jsonb;
+    v_intent  text;
+    v_open    stockking.ledger_pending;
+    v_target  stockking.ledger_entry;
+    v_new     stockking.ledger_pending;
+    v_answer  jsonb;
+    v_old     jsonb;
+    v_stated_date boolean;
+    v_stated_cat  boolean;
+BEGIN
+    p := api.parse_ledger_text(jsonb_build_object('text', v_message, 'reference_date', to_char(v_today, 'YYYY-MM-DD')));
+    v_intent := p ->> 'intent';
+    v_stated_date := p ->> 'date' IS NOT NULL AND NOT (p -> 'reasons' ? 'date_not_stated');
+    v_stated_cat := p ->> 'category' IS NOT NULL AND NOT (p -> 'reasons' ? 'category_default');
+    -- the entry a correction or a deletion names ("8천원 말고 ..."), NULL: the conversation's latest
+    v_old := p -> 'old';
+
+    IF v_intent = 'QUERY' THEN
+        v_answer := stockking.ledger_query_answer(v_user, p);
+        RETURN jsonb_build_object('intent', 'QUERY', 'parse', p, 'reply', v_answer ->> 'reply', 'answer', v_answer - 'reply');
+    END IF;
+
+    -- the latest open pending entry of the user: the conversation's context
+    SELECT * INTO v_open FROM stockking.ledger_pending
+     WHERE user_id = v_user AND status = 'PENDING' AND expires_at > now()
+     ORDER BY id DESC LIMIT 1 FOR UPDATE;
+
+    -- an open pending entry that the message does not name is no context for it
+    IF v_open.id IS NOT NULL AND v_old IS NOT NULL
+       AND NOT stockking.ledger_matches(v_old, v_open.amount, v_open.merchant, v_open.entry_date, v_open.created_at) THEN
+        v_open := NULL;
+    END IF;
+
+    IF v_intent = 'DELETE' THEN
+        IF v_open.id IS NOT NULL THEN
+            UPDATE stockking.ledger_pending SET status = 'CANCELED', updated_at = now() WHERE id = v_open.id
+                RETURNING * INTO v_open;
+            RETURN jsonb_build_object('intent', 'DELETE', 'parse', p, 'reply', '입력하던 기록을 취소했어요.',
+                                      'pending', stockking.ledger_pending_json(v_open));
+        END IF;
+        v_target := stockking.ledger_find_target(v_user, v_old);
+        INSERT INTO stockking.ledger_pending (family_id, user_id, action, target_entry_id, message, parse, kind, amount,
+                                              entry_date, merchant, category, memo, expires_at)
+            VALUES (v_target.family_id, v_user, 'DELETE', v_target.id, v_message, p, v_target.kind, v_target.amount,
+                    v_target.entry_date, v_target.merchant, v_target.category, v_target.memo, now() + interval '10 minutes')
+            RETURNING * INTO v_new;
+        RETURN jsonb_build_object('intent', 'DELETE', 'parse', p, 'reply', stockking.ledger_reply(v_new),
+                                  'pending', stockking.ledger_pending_json(v_new), 'entry', stockking.ledger_entry_json(v_target));
+    END IF;
+
+    -- a follow-up: a correction, or the answer to "how much?", changes the open pending entry
+    IF v_open.id IS NOT NULL AND v_open.action IN ('ADD', 'MODIFY')
+       AND (v_intent = 'MODIFY' OR (v_open.amount IS NULL AND p ->> 'amount' IS NOT NULL AND p ->> 'merchant' IS NULL)) THEN
+        IF p ->> 'amount' IS NULL AND NOT v_stated_date AND p ->> 'merchant' IS NULL AND NOT v_stated_cat THEN
+            RETURN jsonb_build_object('intent', 'MODIFY', 'parse', p, 'reply', p ->> 'question',
+                                      'pending', stockking.ledger_pending_json(v_open));
+        END IF;
+        UPDATE stockking.ledger_pending SET
+            amount = coalesce((p ->> 'amount')::bigint, amount),
+            entry_date = CASE WHEN v_stated_date THEN (p ->> 'date')::date ELSE entry_date END,
+            merchant = coalesce(p ->> 'merchant', merchant),
+            category = CASE WHEN v_stated_cat AND p ->> 'kind' = kind THEN p ->> 'category' ELSE category END,
+            memo = CASE WHEN p ->> 'memo' <> '' AND v_intent = 'ADD' THEN p ->> 'memo' ELSE memo END,
+            message = message || E'\n' || v_message,
+            expires_at = now() + interval '10 minutes', updated_at = now()
+         WHERE id = v_open.id RETURNING * INTO v_new;
+        UPDATE stockking.ledger_pending SET duplicate_of = CASE WHEN action = 'ADD' AND amount IS NOT NULL THEN
+                   stockking.ledger_find_duplicate(v_user, entry_date, amount, merchant) END
+         WHERE id = v_new.id RETURNING * INTO v_new;
+        RETURN jsonb_build_object('intent', 'MODIFY', 'parse', p, 'updated', true, 'reply', stockking.ledger_reply(v_new),
+                                  'pending', stockking.ledger_pending_json(v_new));
+    END IF;
+
+    IF v_intent = 'MODIFY' THEN
+        v_target := stockking.ledger_find_target(v_user, v_old);
+        IF p ->> 'amount' IS NULL AND NOT v_stated_date AND p ->> 'merchant' IS NULL AND NOT v_stated_cat THEN
+            RETURN jsonb_build_object('intent', 'MODIFY', 'parse', p, 'reply', p ->> 'question',
+                                      'entry', stockking.ledger_entry_json(v_target));
+        END IF;
+        INSERT INTO stockking.ledger_pending (family_id, user_id, action, target_entry_id, message, parse, kind, amount,
+                                              entry_date, merchant, category, memo, expires_at)
+            VALUES (v_target.family_id, v_user, 'MODIFY', v_target.id, v_message, p,
+                    -- a stated category of the other kind changes the kind too ("수정 라면 3천원" on an income)
+                    CASE WHEN NOT v_stated_cat THEN v_target.kind
+                         WHEN p ->> 'category' IN ('용돈', '기타수입') THEN 'INCOME' ELSE 'EXPENSE' END,
+                    coalesce((p ->> 'amount')::bigint, v_target.amount),
+                    CASE WHEN v_stated_date THEN (p ->> 'date')::date ELSE v_target.entry_date END,
+                    coalesce(p ->> 'merchant', v_target.merchant),
+                    CASE WHEN v_stated_cat THEN p ->> 'category' ELSE v_target.category END,
+                    v_target.memo, now() + interval '10 minutes')
+            RETURNING * INTO v_new;
+        RETURN jsonb_build_object('intent', 'MODIFY', 'parse', p, 'reply', stockking.ledger_reply(v_new),
+                                  'pending', stockking.ledger_pending_json(v_new), 'entry', stockking.ledger_entry_json(v_target));
+    END IF;
+
+    -- ADD: a new pending entry (without an amount it asks back)
+    INSERT INTO stockking.ledger_pending (family_id, user_id, action, message, parse, kind, amount, entry_date, merchant,
+                                          category, memo, duplicate_of, expires_at)
+        VALUES (v_family, v_user, 'ADD', v_message, p, p ->> 'kind', (p ->> 'amount')::bigint, (p ->> 'date')::date,
+                p ->> 'merchant', p ->> 'category', p ->> 'memo',
+                CASE WHEN p ->> 'amount' IS NOT NULL THEN
+                    stockking.ledger_find_duplicate(v_user, (p ->> 'date')::date, (p ->> 'amount')::bigint, p ->> 'merchant')
+                END,
+                now() + interval '10 minutes')
+        RETURNING * INTO v_new;
+    RETURN jsonb_build_object('intent', 'ADD', 'parse', p, 'reply', stockking.ledger_reply(v_new),
+                              'pending', stockking.ledger_pending_json(v_new));
+END
+$$;
+COMMENT ON FUNCTION api.ledger_chat(jsonb) IS
+$$POST /v1/ledger/chat: one chat message.  Args: {"message": text (1..500 characters)}.
+ADD: returns {"intent":"ADD","parse":{...api.parse_ledger_text...},"reply": text,"pending":{"id","action","status",
+"kind","amount","date","merchant","category","memo","duplicate_of" (an entry with the same amount and merchant that
+day, or null),"needs":["amount"] when the amount is missing,"expires_at"}}: confirm or cancel it within 10 minutes.
+A follow-up (a correction like "아니 8천원이었어", or the amount asked for) changes the latest open pending entry
+("updated": true).  With no open entry, MODIFY and DELETE ("방금 거 취소해줘") prepare a change to the caller's
+latest entry as a pending action to confirm; DELETE with an open entry cancels that entry.
+A correction or deletion that names the entry ("아까 맥날 8천원 말고 7500원이야", "어제 스벅 거 지워줘": the parse's
+"old") acts on the open pending entry if it matches, else on the latest entry if it matches, else on the one entry
+of the last 30 days that matches (see stockking.ledger_find_target).
+QUERY answers at once: {"intent":"QUERY","reply","answer":{"period","query","kind","merchant","category", and for
+TOTAL ("이번 달 얼마 썼어?") "expense","income","entries","by_category"; TOP_MERCHANT / TOP_CATEGORY ("제일 많이 쓴 데가
+어디야?") "top","ranking"; COUNT ("맥날 몇 번 갔어?") "count","total"}}.
+Errors: 22023 (400) no message; SK103 (400) too long; SK101 (422) a future date; SK102 (422) amount out of range;
+SK112 (404) nothing to modify or delete; SK113 (404) no entry matches what the message names; SK114 (409) several
+entries match it; 28000 (401).$$;
+
+-- sql/52_ledger_fingerprint.sql
+CREATE FUNCTION stockking.ledger_row_fingerprint(entry_date date, kind text, amount bigint, description text,
+                                                 occurrence integer) RETURNS uuid
+    AS 'MODULE_PATHNAME', 'stockking_ledger_row_fingerprint'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION stockking.ledger_row_fingerprint(date, text, bigint, text, integer) IS
+    'the fingerprint of an imported row: the first 128 bits of SHA-256 over its date, kind, amount, description (as the file has it) and occurrence among equal rows of the file; the same on every machine';
+
+CREATE FUNCTION stockking.ledger_row_fingerprint_v1(entry_date date, kind text, amount bigint, description text,
+                                                    occurrence integer) RETURNS uuid
+    AS 'MODULE_PATHNAME', 'stockking_ledger_row_fingerprint_v1'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION stockking.ledger_row_fingerprint_v1(date, text, bigint, text, integer) FROM PUBLIC;
+COMMENT ON FUNCTION stockking.ledger_row_fingerprint_v1(date, text, bigint, text, integer) IS
+    'release 0.1.0''s fingerprint (hash_bytes_extended, byte-order dependent): only for stockking.ledger_refingerprint()';
+
+-- The upgrade from 0.1.0.  Its script first moves every fingerprint 0.1.0 made into
+-- ledger_entry.legacy_fingerprint (at that moment every stored fingerprint is 0.1.0's), then calls
+-- this function, which gives each such entry the SHA-256 fingerprint of the same row where it can
+-- prove it.  The entry keeps its date, kind and amount; its description is what the import kept of
+-- it (the memo, else the merchant, else empty) and its occurrence at most the number of such
+-- entries: a candidate is taken only when its 0.1.0 fingerprint is the stored one, so an entry only
+-- ever gets its own row's fingerprint (and loses its legacy_fingerprint).  An entry whose
+-- description the import did not keep (a file with a memo column, whose description named a known
+-- merchant: "스타벅스 강남점" became 스타벅스 and its memo the file's memo), or that was changed since
+-- (a chat correction), cannot be proven: it keeps its 0.1.0 fingerprint in legacy_fingerprint,
+-- with fingerprint NULL, and the import, which computes every row's 0.1.0 fingerprint too
+-- (ledger_csv_rows.legacy_fingerprint), finds it by that: importing its file again adds nothing.
+-- fingerprint is left NULL rather than keeping the 0.1.0 value so that the column holds SHA-256
+-- fingerprints only; and since this function reads legacy_fingerprint alone, running it again
+-- can never take a fingerprint made since 0.2.0 for a 0.1.0 one (a 0.2.0 entry of a memo-column
+-- file cannot be proven either).
+CREATE FUNCTION stockking.ledger_refingerprint() RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, stockking
+    AS $$
+DECLARE
+    v_checked  integer;
+    v_replaced integer;
+BEGIN
+    LOCK TABLE stockking.ledger_entry IN SHARE ROW EXCLUSIVE MODE;
+    WITH cand AS (
+        SELECT e.id, e.user_id, x.new_fp
+          FROM stockking.ledger_entry e
+          LEFT JOIN LATERAL (
+              SELECT stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) AS new_fp
+                FROM unnest(ARRAY[e.memo, coalesce(e.merchant, ''), '']) WITH ORDINALITY AS d (d, k),
+                     generate_series(1, (SELECT count(*) FROM stockking.ledger_entry s
+                                          WHERE s.user_id = e.user_id AND s.entry_date = e.entry_date AND s.kind = e.kind
+                                            AND s.amount = e.amount
+                                            AND coalesce(s.fingerprint, s.legacy_fingerprint) IS NOT NULL)::integer + 2) AS o (o)
+               WHERE stockking.ledger_row_fingerprint_v1(e.entry_date, e.kind, e.amount, d.d, o.o) = e.legacy_fingerprint
+               ORDER BY d.k, o.o LIMIT 1) x ON true
+         WHERE e.legacy_fingerprint IS NOT NULL),
+    upd AS (
+        -- (an entry of the user made since with that fingerprint would be the same row: then it stays as it is)
+        UPDATE stockking.ledger_entry e SET fingerprint = c.new_fp, legacy_fingerprint = NULL
+          FROM cand c
+         WHERE e.id = c.id AND c.new_fp IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM stockking.ledger_entry o WHERE o.user_id = c.user_id AND o.fingerprint = c.new_fp)
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM cand), (SELECT count(*) FROM upd) INTO v_checked, v_replaced;
+    RETURN jsonb_build_object('checked', v_checked, 'replaced', v_replaced, 'unverified', v_checked - v_replaced);
+END
+$$;
+REVOKE ALL ON FUNCTION stockking.ledger_refingerprint() FROM PUBLIC;
+COMMENT ON FUNCTION stockking.ledger_refingerprint() IS
+$$Upgrade 0.1.0 -> 0.2.0 (and safe to run again): every entry holding a 0.1.0 fingerprint (legacy_fingerprint, where the
+upgrade moved them) gets its SHA-256 one (fingerprint) where it can be proven against the old one, and loses the old.
+Returns {"checked" (entries with a legacy_fingerprint), "replaced" (proven now), "unverified" (kept in
+legacy_fingerprint: the import did not keep the row's description, or the entry was changed since; an import still
+counts their rows as already in the ledger)}.$$;
+
+-- every fingerprint stored now is one 0.1.0 made: moved to legacy_fingerprint, then replaced by its
+-- SHA-256 one where it can be proven (see the function); the others stay in legacy_fingerprint
+UPDATE stockking.ledger_entry SET legacy_fingerprint = fingerprint, fingerprint = NULL WHERE fingerprint IS NOT NULL;
+SELECT stockking.ledger_refingerprint();
+
 -- ===== Learning and news: issue 9 (sql/90_education.sql, sql/91_news.sql, new)
 -- The two files as they are (every object in them is new), and their lines of
 -- sql/98_system.sql, before what pg_dump saves and the system role's grants,
@@ -545,15 +1069,21 @@ CREATE FUNCTION api.list_courses(args jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, stockking
     AS $$
 DECLARE
-    v_user uuid := stockking.progress_user(args);
-    v_age  bigint := stockking.arg_bigint(args, 'age', false);
+    v_user  uuid := stockking.progress_user(args);
+    v_age   bigint := stockking.arg_bigint(args, 'age', false);
+    -- the child's age this year (Korean "연 나이": this year minus the birth year), from the profile
+    v_years integer := (SELECT extract(year FROM stockking.seoul_day(now()))::integer - u.birth_year
+                          FROM stockking.users u WHERE u.id = v_user);
 BEGIN
     IF v_age NOT BETWEEN 5 AND 18 THEN
         RAISE EXCEPTION 'field "age" must be between 5 and 18' USING ERRCODE = '22023';
     END IF;
     RETURN jsonb_build_object(
         'user_id', v_user,
-        'items', (SELECT coalesce(jsonb_agg(stockking.course_json(c, v_user) ORDER BY c.position, c.code), '[]')
+        'age', v_years,
+        'items', (SELECT coalesce(jsonb_agg(stockking.course_json(c, v_user)
+                                                || jsonb_build_object('suits_age', v_years BETWEEN c.age_min AND c.age_max)
+                                            ORDER BY c.position, c.code), '[]')
                     FROM stockking.course c
                    WHERE c.active AND (v_age IS NULL OR v_age BETWEEN c.age_min AND c.age_max)),
         'streak', stockking.streak_json(v_user));
@@ -562,7 +1092,8 @@ $$;
 COMMENT ON FUNCTION api.list_courses(jsonb) IS
 $$GET /v1/education/courses?age=&child_id= (signed in): the courses, in order, with the caller's (or, for a parent, a child's)
 progress.  Args: {"age": 5..18 (optional: only courses whose age band holds it), "child_id" (optional, parents)}.
-Returns {"user_id", "items": [{"id","code","title","summary","age_min","age_max","position","authors","lessons" (count),
+Returns {"user_id", "age" (this year minus the profile's birth_year, null when not given), "items": [{"id","code","title",
+"summary","age_min","age_max","suits_age" (the age is in the band; null without a birth year),"position","authors","lessons" (count),
 "minutes" (reading time),"prerequisites": [{"id","code","title","completed"}],"locked" (a prerequisite is not completed),
 "rewards": {"lesson_xp","quiz_xp","quiz_reward": {"KRW": won, "USD": dollars},"course_xp"},"progress": {"started_at",
 "completed_at","lessons_total","lessons_read","quizzes_passed","lessons_completed","percent" (floor of 100 x (lessons read
@@ -2365,530 +2896,6 @@ BEGIN
     END IF;
 END
 $$;
-
--- ===== The pocket-money ledger: issues 8 and 10 (sql/50, 51, 52) ===========
--- The parser's record names the entry a correction or deletion means and what
--- a question asks; corrections act on the entry they name (SK113, SK114);
--- questions of top merchant, top category and count; SHA-256 row fingerprints.
-
-ALTER TYPE stockking.ledger_parse_result
-    ADD ATTRIBUTE old_amount bigint, ADD ATTRIBUTE old_date date, ADD ATTRIBUTE old_merchant text, ADD ATTRIBUTE query text;
-COMMENT ON TYPE stockking.ledger_parse_result IS
-    'a parsed ledger sentence (see api.parse_ledger_text); old_* name the entry a MODIFY or DELETE means, query what a QUERY asks';
-COMMENT ON FUNCTION api.parse_ledger_text(jsonb) IS
-$$Parse a Korean ledger sentence.  Args: {"text": text (1..500 characters), "reference_date": "YYYY-MM-DD" (default
-today in Asia/Seoul)}.  Changes nothing.
-Returns {"kind": "EXPENSE"|"INCOME", "intent": "ADD"|"MODIFY"|"DELETE"|"QUERY", "amount": won (integer) or null,
-"date": "YYYY-MM-DD" (ADD: the reference date when none is named; others: null when none is named), "merchant":
-canonical name or null, "category": one of stockking.ledger_categories() or null, "memo": what is left of the
-sentence, "confidence": 0.05..1.00, "reasons": [code...] (amount_missing, amount_without_unit, amount_multiple,
-amount_unclear, date_not_stated, date_vague, date_previous_year, date_multiple, merchant_unknown, category_default,
-kind_assumed, nothing_to_change), "question": text to ask back or null, "period": {"from","to"} and "query":
-"TOTAL"|"TOP_MERCHANT"|"TOP_CATEGORY"|"COUNT" (QUERY only), "old": {"amount","date","merchant"} (MODIFY and DELETE
-that name the entry they mean, e.g. "아까 맥날 8천원 말고 7500원이야": old 8000, today, 맥도날드; amount 7500)}.
-No amount is never guessed: amount null, reason amount_missing, a question, confidence 0.20.
-A date without a year that would be in the future is last year's; a stated future date is refused.
-Errors: 22023 (400) text missing or empty; SK103 (400) text over 500 characters; 22007 (400) bad reference_date;
-SK101 (422) a future date (내일, 다음주 금요일, 2099-01-01); SK102 (422) amount outside 1..1,000,000,000 won;
-22008 (400) a date that does not exist (2월 30일).$$;
-DROP FUNCTION stockking.ledger_query_answer(uuid, date, date);
-
--- sql/50_ledger.sql: an entry imported by 0.1.0 whose SHA-256 fingerprint cannot be proven keeps
--- its 0.1.0 one apart (legacy_fingerprint, filled at the end of this script), and
--- the import matches every row's 0.1.0 fingerprint against it (ledger_csv_rows gains a last column)
-ALTER TABLE stockking.ledger_entry ADD COLUMN legacy_fingerprint uuid;
-CREATE UNIQUE INDEX ledger_entry_legacy_fingerprint ON stockking.ledger_entry (user_id, legacy_fingerprint)
-    WHERE legacy_fingerprint IS NOT NULL;
-COMMENT ON COLUMN stockking.ledger_entry.legacy_fingerprint IS
-    'the fingerprint release 0.1.0 gave an imported row, where the upgrade could not prove the row''s SHA-256 one (fingerprint is then NULL; stockking.ledger_refingerprint()): an import counts a row with this 0.1.0 fingerprint as already in the ledger.  NULL for every entry made since 0.2.0';
-
-DROP FUNCTION stockking.ledger_csv_rows(bytea, jsonb, date);
-CREATE FUNCTION stockking.ledger_csv_rows(body bytea, mapping jsonb, reference_date date)
-    RETURNS TABLE (line integer, entry_date date, kind text, amount bigint, merchant text, category text, memo text,
-                   fingerprint uuid, error text, legacy_fingerprint uuid)
-    AS 'MODULE_PATHNAME', 'stockking_ledger_csv_rows'
-    LANGUAGE C STABLE;
-COMMENT ON FUNCTION stockking.ledger_csv_rows(bytea, jsonb, date) IS
-$$The data rows of a CSV file under a mapping ({role: column index or header name}, plus "negative": "income"
-(default: a negative amount is money back) or "expense"), each normalised, or with error set.  fingerprint is the
-row's SHA-256 fingerprint (stockking.ledger_row_fingerprint), legacy_fingerprint the one release 0.1.0 gave the same
-row (stockking.ledger_row_fingerprint_v1), to match ledger_entry.legacy_fingerprint.
-Errors: SK108 (400) undecodable file; SK111 (422) a mapping without date or amount, or naming a column that does not exist.$$;
-
--- the rows of an import under a mapping: counts, errors, duplicates and a sample.  The duplicate
--- check is one index probe per row (LATERAL ... LIMIT 1 is never turned into a join whose plan
--- could scan the user's entries once per row); the second probe looks a row's 0.1.0 fingerprint up
--- in the partial index of the entries that kept only that, when the user has any (asked once: most
--- users have none, and their rows then cost no second probe)
-CREATE OR REPLACE FUNCTION stockking.ledger_import_rows(i stockking.ledger_import, p_mapping jsonb) RETURNS jsonb
-    LANGUAGE sql STABLE
-    AS $$
-    WITH r AS (SELECT x.*, x.error IS NULL AND (d.dup IS NOT NULL OR l.dup IS NOT NULL) AS duplicate
-                 FROM stockking.ledger_csv_rows(i.body, p_mapping, stockking.ledger_today()) x
-                 LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
-                                     WHERE e.user_id = i.user_id AND e.fingerprint = x.fingerprint LIMIT 1) d ON true
-                 LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
-                                     WHERE EXISTS (SELECT 1 FROM stockking.ledger_entry o
-                                                    WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
-                                       AND e.user_id = i.user_id AND e.legacy_fingerprint = x.legacy_fingerprint LIMIT 1) l ON true)
-    SELECT jsonb_build_object(
-        'rows', (SELECT count(*) FROM r),
-        'valid', (SELECT count(*) FROM r WHERE error IS NULL),
-        'errors', (SELECT count(*) FROM r WHERE error IS NOT NULL),
-        'duplicates', (SELECT count(*) FROM r WHERE duplicate),
-        'row_errors', coalesce((SELECT jsonb_agg(jsonb_build_object('line', line, 'error', error) ORDER BY line)
-                                  FROM (SELECT line, error FROM r WHERE error IS NOT NULL ORDER BY line LIMIT 50) x), '[]'),
-        'sample', coalesce((SELECT jsonb_agg(jsonb_build_object('line', line, 'date', to_char(entry_date, 'YYYY-MM-DD'),
-                                                                'kind', kind, 'amount', amount, 'merchant', merchant,
-                                                                'category', category, 'memo', memo,
-                                                                'duplicate', duplicate) ORDER BY line)
-                              FROM (SELECT * FROM r WHERE error IS NULL ORDER BY line LIMIT 20) x), '[]'))
-    $$;
-
-CREATE OR REPLACE FUNCTION api.ledger_import_commit(args jsonb) RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, stockking
-    SET work_mem = '64MB'  -- a 100,000-row file's rows stay in memory
-    AS $$
-DECLARE
-    v_user     uuid := stockking.require_user();
-    v_override jsonb := args -> 'mapping';
-    v_skip     boolean := coalesce((args ->> 'skip_invalid')::boolean, false);
-    v_mapping  jsonb;
-    v_rows     jsonb;
-    v_count    integer;
-    v_errors   integer;
-    v_inserted integer;
-    i          stockking.ledger_import;
-BEGIN
-    SELECT * INTO i FROM stockking.ledger_import
-     WHERE id = stockking.arg_bigint(args, 'id') AND user_id = v_user FOR UPDATE;
-    IF i.id IS NULL THEN
-        RAISE EXCEPTION 'import % not found', args ->> 'id' USING ERRCODE = 'P0002';
-    END IF;
-    IF i.status <> 'PREVIEW' THEN
-        RAISE EXCEPTION 'import % was committed already', i.id USING ERRCODE = 'SK109';
-    END IF;
-    IF v_override IS NOT NULL AND jsonb_typeof(v_override) <> 'null' THEN
-        IF jsonb_typeof(v_override) <> 'object' THEN
-            RAISE EXCEPTION 'field "mapping" must be an object' USING ERRCODE = '22023';
-        END IF;
-        v_mapping := i.mapping || v_override;
-    ELSE
-        v_mapping := i.mapping;
-    END IF;
-    -- one pass: insert the good rows and count the bad; any bad row (unless skipped) rolls it all back.
-    -- A row is in the ledger already when an entry has its fingerprint (the conflict) or, made by
-    -- 0.1.0 and not proven by the upgrade, its 0.1.0 fingerprint (ledger_entry.legacy_fingerprint),
-    -- looked up only when the user has such entries (asked once: most users have none)
-    WITH r AS (SELECT * FROM stockking.ledger_csv_rows(i.body, v_mapping, stockking.ledger_today())),
-         ins AS (INSERT INTO stockking.ledger_entry (family_id, user_id, kind, entry_date, amount, merchant, category, memo,
-                                                     source, import_id, fingerprint)
-                 SELECT i.family_id, i.user_id, r.kind, r.entry_date, r.amount, r.merchant, r.category, r.memo, 'IMPORT',
-                        i.id, r.fingerprint
-                   FROM r WHERE r.error IS NULL
-                    AND NOT (EXISTS (SELECT 1 FROM stockking.ledger_entry o
-                                      WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
-                             AND EXISTS (SELECT 1 FROM stockking.ledger_entry e
-                                          WHERE e.user_id = i.user_id AND e.legacy_fingerprint = r.legacy_fingerprint))
-                 ON CONFLICT (user_id, fingerprint) WHERE fingerprint IS NOT NULL DO NOTHING
-                 RETURNING 1)
-    SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM r WHERE error IS NOT NULL), (SELECT count(*) FROM ins)
-      INTO v_count, v_errors, v_inserted;
-    IF v_errors > 0 AND NOT v_skip THEN
-        v_rows := stockking.ledger_import_rows(i, v_mapping);
-        RAISE EXCEPTION 'the import has % rows with errors', v_errors USING ERRCODE = 'SK110',
-            DETAIL = (SELECT string_agg(format('line %s: %s', x ->> 'line', x ->> 'error'), '; ')
-                        FROM (SELECT x FROM jsonb_array_elements(v_rows -> 'row_errors') x LIMIT 5) y),
-            HINT = 'Fix the mapping, or commit with "skip_invalid": true to leave those rows out.';
-    END IF;
-    IF v_count = 0 THEN
-        RAISE EXCEPTION 'the file has no data rows' USING ERRCODE = 'SK108';
-    END IF;
-    UPDATE stockking.ledger_import SET status = 'COMMITTED', mapping = v_mapping, body = NULL, inserted = v_inserted,
-           duplicates = v_count - v_errors - v_inserted, skipped_invalid = v_errors, committed_at = now()
-     WHERE id = i.id RETURNING * INTO i;
-    RETURN jsonb_build_object('id', i.id, 'status', i.status, 'mapping', i.mapping, 'rows', v_count,
-                              'inserted', i.inserted, 'duplicates', i.duplicates, 'skipped_invalid', i.skipped_invalid);
-END
-$$;
-COMMENT ON FUNCTION api.ledger_import_commit(jsonb) IS
-$$POST /v1/ledger/imports/:id/commit: add an import's rows to the caller's ledger, all or nothing.
-Args: {"id", "mapping": {role: column index or header name or null, "negative": "income"|"expense"} (optional
-override, merged over the detected mapping), "skip_invalid": boolean (default false: any row error refuses the commit)}.
-Rows already in the ledger (same date, kind, amount, description, and occurrence within the file) are not added
-again, so a file imported twice adds nothing the second time -- also when the first import was made by release 0.1.0.
-Returns {"id","status":"COMMITTED","mapping","rows","inserted","duplicates","skipped_invalid"}.
-Errors: P0002 (404) no such import of the caller; SK109 (409) committed already; SK110 (422) rows with errors;
-SK111 (422) bad mapping; 28000 (401).$$;
-
--- sql/51_ledger_conversation.sql
-INSERT INTO stockking.error_code VALUES
-    ('SK113', 404, 'ledger_no_matching_entry', 'no entry of the caller matches the amount, day or place a correction or deletion names'),
-    ('SK114', 409, 'ledger_ambiguous_entry', 'several entries of the caller match what a correction or deletion names: name the day or the place too');
-
--- does a ledger row (entry or pending entry) match the "old" object of a parse?
-CREATE FUNCTION stockking.ledger_matches(p_old jsonb, p_amount bigint, p_merchant text, p_date date,
-                                         p_created timestamptz) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-    SELECT (p_old ->> 'amount' IS NULL OR p_amount = (p_old ->> 'amount')::bigint)
-       AND (p_old ->> 'merchant' IS NULL OR p_merchant = p_old ->> 'merchant')
-       AND (p_old ->> 'date' IS NULL OR p_date = (p_old ->> 'date')::date
-            OR (p_created AT TIME ZONE 'Asia/Seoul')::date = (p_old ->> 'date')::date)
-    $$;
-COMMENT ON FUNCTION stockking.ledger_matches(jsonb, bigint, text, date, timestamptz) IS
-    'whether an entry (amount, merchant, date, entered at) is the one a parse''s "old" object names: every named field equal; a named day is the entry''s date or the day it was entered (Asia/Seoul)';
-
--- "6월 17일 맥도날드 8,000원": an entry or what a parse names, for messages
-CREATE FUNCTION stockking.ledger_describe(p_date date, p_merchant text, p_amount bigint) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-    SELECT concat_ws(' ', to_char(p_date, 'FMMM월 FMDD일'), p_merchant, stockking.ledger_won(p_amount))
-    $$;
-
-CREATE FUNCTION stockking.ledger_find_target(p_user uuid, p_old jsonb) RETURNS stockking.ledger_entry
-    LANGUAGE plpgsql STABLE
-    AS $$
-DECLARE
-    v_latest stockking.ledger_entry;
-    v_ids    bigint[];
-    v_list   text[];
-    v_named  text;
-BEGIN
-    SELECT * INTO v_latest FROM stockking.ledger_entry WHERE user_id = p_user ORDER BY created_at DESC, id DESC LIMIT 1;
-    IF v_latest.id IS NULL THEN
-        RAISE EXCEPTION 'there is no ledger entry to change yet' USING ERRCODE = 'SK112';
-    END IF;
-    IF p_old IS NULL OR jsonb_typeof(p_old) <> 'object'
-       OR stockking.ledger_matches(p_old, v_latest.amount, v_latest.merchant, v_latest.entry_date, v_latest.created_at) THEN
-        RETURN v_latest;
-    END IF;
-    SELECT array_agg(e.id ORDER BY e.created_at DESC, e.id DESC),
-           array_agg(stockking.ledger_describe(e.entry_date, e.merchant, e.amount) ORDER BY e.created_at DESC, e.id DESC)
-      INTO v_ids, v_list
-      FROM (SELECT * FROM stockking.ledger_entry e
-             WHERE e.user_id = p_user
-               AND (p_old ->> 'date' IS NOT NULL OR e.entry_date >= stockking.ledger_today() - 30
-                    OR e.created_at >= now() - interval '30 days')
-               AND stockking.ledger_matches(p_old, e.amount, e.merchant, e.entry_date, e.created_at)
-             ORDER BY e.created_at DESC, e.id DESC LIMIT 6) e;
-    v_named := stockking.ledger_describe((p_old ->> 'date')::date, p_old ->> 'merchant', (p_old ->> 'amount')::bigint);
-    IF v_ids IS NULL THEN
-        RAISE EXCEPTION 'no entry matches %', v_named USING ERRCODE = 'SK113',
-            DETAIL = CASE WHEN p_old ->> 'date' IS NULL THEN 'Entries of the last 30 days were searched.'
-                          ELSE 'Entries of that day were searched.' END,
-            HINT = 'Name the amount, the day or the place as the entry has them.';
-    END IF;
-    IF cardinality(v_ids) > 1 THEN
-        RAISE EXCEPTION '% entries match %', CASE WHEN cardinality(v_ids) > 5 THEN 'more than 5' ELSE cardinality(v_ids)::text END,
-            v_named USING ERRCODE = 'SK114', DETAIL = array_to_string(v_list[1:5], '; '),
-            HINT = 'Name the day or the place too, e.g. "어제 맥날 8천원 말고 7500원".';
-    END IF;
-    SELECT * INTO v_latest FROM stockking.ledger_entry WHERE id = v_ids[1];
-    RETURN v_latest;
-END
-$$;
-COMMENT ON FUNCTION stockking.ledger_find_target(uuid, jsonb) IS
-$$The entry of p_user that a parse's "old" object ({"amount","date","merchant"}, or NULL: the latest entry) names:
-the latest entry when it matches, else the only match among the entries of the last 30 days (dated or entered; a
-named day searches that day).  Errors: SK112 (404) no entry at all; SK113 (404) none matches; SK114 (409) several
-match (the detail lists up to five).  The caller's open pending entry is checked before, by api.ledger_chat.$$;
-
--- "6월 1일 ~ 6월 30일" (or one day)
-CREATE FUNCTION stockking.ledger_period_text(p_from date, p_to date) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT CASE WHEN p_from = p_to THEN to_char(p_from, 'FMMM월 FMDD일')
-                ELSE to_char(p_from, 'FMMM월 FMDD일') || ' ~ ' || to_char(p_to, 'FMMM월 FMDD일') END
-    $$;
-
--- The entries a question is about: the user's in a period, of a merchant or of a category when named.
-CREATE FUNCTION stockking.ledger_query_rows(p_user uuid, p_from date, p_to date, p_merchant text, p_category text)
-    RETURNS SETOF stockking.ledger_entry
-    LANGUAGE sql STABLE
-    AS $$
-    SELECT * FROM stockking.ledger_entry e
-     WHERE e.user_id = p_user AND e.entry_date BETWEEN p_from AND p_to
-       AND (p_merchant IS NULL OR e.merchant = p_merchant) AND (p_category IS NULL OR e.category = p_category)
-    $$;
-
--- The answer to a QUERY parse p of the caller's entries.
-CREATE FUNCTION stockking.ledger_query_answer(p_user uuid, p jsonb) RETURNS jsonb
-    LANGUAGE plpgsql STABLE
-    AS $$
-DECLARE
-    v_from     date := (p #>> '{period,from}')::date;
-    v_to       date := (p #>> '{period,to}')::date;
-    v_query    text := coalesce(p ->> 'query', 'TOTAL');
-    v_kind     text := coalesce(p ->> 'kind', 'EXPENSE');
-    v_merchant text := p ->> 'merchant';
-    -- a named merchant is the filter; its category is only what it implies
-    v_category text := CASE WHEN p ->> 'merchant' IS NULL THEN p ->> 'category' END;
-    v_filter   text := coalesce(p ->> 'merchant', p ->> 'category');
-    v_period   text := stockking.ledger_period_text(v_from, v_to);
-    v_verb     text := CASE v_kind WHEN 'INCOME' THEN '받은' ELSE '쓴' END;
-    v_rank     jsonb;
-    v_count    bigint;
-    v_total    bigint;
-    v_answer   jsonb;
-BEGIN
-    v_answer := jsonb_build_object('period', jsonb_build_object('from', to_char(v_from, 'YYYY-MM-DD'), 'to', to_char(v_to, 'YYYY-MM-DD')),
-                                   'query', v_query, 'kind', v_kind, 'merchant', v_merchant, 'category', v_category);
-    IF v_query = 'TOTAL' THEN
-        WITH e AS (SELECT * FROM stockking.ledger_query_rows(p_user, v_from, v_to, v_merchant, v_category))
-        SELECT v_answer || jsonb_build_object(
-                   'expense', coalesce(sum(amount) FILTER (WHERE kind = 'EXPENSE'), 0),
-                   'income', coalesce(sum(amount) FILTER (WHERE kind = 'INCOME'), 0), 'entries', count(*),
-                   'by_category', coalesce((SELECT jsonb_agg(jsonb_build_object('kind', kind, 'category', category, 'total', s)
-                                                             ORDER BY kind, s DESC, category)
-                                              FROM (SELECT kind, category, sum(amount) AS s FROM e GROUP BY 1, 2) c), '[]')),
-               count(*) FILTER (WHERE kind = v_kind)
-          INTO v_answer, v_count FROM e;
-        RETURN v_answer || jsonb_build_object('reply',
-            CASE WHEN v_filter IS NULL THEN
-                     format('%s: %s 썼고 %s 받았어요.', v_period, stockking.ledger_won((v_answer ->> 'expense')::bigint),
-                            stockking.ledger_won((v_answer ->> 'income')::bigint))
-                 ELSE format('%s %s: %s %s (%s번).', v_period, v_filter,
-                             stockking.ledger_won((v_answer ->> lower(v_kind))::bigint),
-                             CASE v_kind WHEN 'INCOME' THEN '받았어요' ELSE '썼어요' END, v_count) END);
-    ELSIF v_query = 'COUNT' THEN
-        SELECT count(*), coalesce(sum(amount), 0) INTO v_count, v_total
-          FROM stockking.ledger_query_rows(p_user, v_from, v_to, v_merchant, v_category) WHERE kind = v_kind;
-        RETURN v_answer || jsonb_build_object('count', v_count, 'total', v_total,
-            'reply', format('%s %s: %s번, 모두 %s.', v_period, coalesce(v_filter, '기록'), v_count, stockking.ledger_won(v_total)));
-    END IF;
-    SELECT jsonb_agg(jsonb_build_object('name', name, 'total', total, 'entries', n) ORDER BY total DESC, n DESC, name)
-      INTO v_rank
-      FROM (SELECT CASE v_query WHEN 'TOP_MERCHANT' THEN merchant ELSE category END AS name, sum(amount) AS total,
-                   count(*) AS n
-              FROM stockking.ledger_query_rows(p_user, v_from, v_to, v_merchant, v_category)
-             WHERE kind = v_kind AND (v_query <> 'TOP_MERCHANT' OR merchant IS NOT NULL)
-             GROUP BY 1 ORDER BY 2 DESC, 3 DESC, 1 LIMIT 5) r;
-    RETURN v_answer || jsonb_build_object('ranking', coalesce(v_rank, '[]'), 'top', v_rank -> 0,
-        'reply', CASE WHEN v_rank IS NULL THEN format('%s: %s 기록이 없어요.', v_period,
-                                                      CASE v_query WHEN 'TOP_MERCHANT' THEN '가게가 적힌' ELSE v_verb END)
-                      ELSE format('%s 제일 많이 %s %s: %s (%s, %s번).', v_period, v_verb,
-                                  CASE v_query WHEN 'TOP_MERCHANT' THEN '곳' ELSE '항목' END, v_rank #>> '{0,name}',
-                                  stockking.ledger_won((v_rank #>> '{0,total}')::bigint), v_rank #>> '{0,entries}') END);
-END
-$$;
-COMMENT ON FUNCTION stockking.ledger_query_answer(uuid, jsonb) IS
-$$The answer to a QUERY parse of p_user's entries in its period, filtered by the merchant it names (else the category
-it names).  query TOTAL: {"expense","income","entries","by_category"}; TOP_MERCHANT / TOP_CATEGORY: {"top","ranking":
-[{"name","total","entries"}] (top 5 of the parse's kind; entries without a merchant do not rank as places)}; COUNT:
-{"count","total"} of the parse's kind.  Always {"period","query","kind","merchant","category","reply"}.$$;
-
-CREATE OR REPLACE FUNCTION api.ledger_chat(args jsonb) RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, stockking
-    AS $$
-DECLARE
-    v_user    uuid := stockking.require_user();
-    v_message text := stockking.arg_text(args, 'message');
-    v_family  uuid := stockking.my_family();
-    v_today   date := stockking.ledger_today();
-    p         jsonb;
-    v_intent  text;
-    v_open    stockking.ledger_pending;
-    v_target  stockking.ledger_entry;
-    v_new     stockking.ledger_pending;
-    v_answer  jsonb;
-    v_old     jsonb;
-    v_stated_date boolean;
-    v_stated_cat  boolean;
-BEGIN
-    p := api.parse_ledger_text(jsonb_build_object('text', v_message, 'reference_date', to_char(v_today, 'YYYY-MM-DD')));
-    v_intent := p ->> 'intent';
-    v_stated_date := p ->> 'date' IS NOT NULL AND NOT (p -> 'reasons' ? 'date_not_stated');
-    v_stated_cat := p ->> 'category' IS NOT NULL AND NOT (p -> 'reasons' ? 'category_default');
-    -- the entry a correction or a deletion names ("8천원 말고 ..."), NULL: the conversation's latest
-    v_old := p -> 'old';
-
-    IF v_intent = 'QUERY' THEN
-        v_answer := stockking.ledger_query_answer(v_user, p);
-        RETURN jsonb_build_object('intent', 'QUERY', 'parse', p, 'reply', v_answer ->> 'reply', 'answer', v_answer - 'reply');
-    END IF;
-
-    -- the latest open pending entry of the user: the conversation's context
-    SELECT * INTO v_open FROM stockking.ledger_pending
-     WHERE user_id = v_user AND status = 'PENDING' AND expires_at > now()
-     ORDER BY id DESC LIMIT 1 FOR UPDATE;
-
-    -- an open pending entry that the message does not name is no context for it
-    IF v_open.id IS NOT NULL AND v_old IS NOT NULL
-       AND NOT stockking.ledger_matches(v_old, v_open.amount, v_open.merchant, v_open.entry_date, v_open.created_at) THEN
-        v_open := NULL;
-    END IF;
-
-    IF v_intent = 'DELETE' THEN
-        IF v_open.id IS NOT NULL THEN
-            UPDATE stockking.ledger_pending SET status = 'CANCELED', updated_at = now() WHERE id = v_open.id
-                RETURNING * INTO v_open;
-            RETURN jsonb_build_object('intent', 'DELETE', 'parse', p, 'reply', '입력하던 기록을 취소했어요.',
-                                      'pending', stockking.ledger_pending_json(v_open));
-        END IF;
-        v_target := stockking.ledger_find_target(v_user, v_old);
-        INSERT INTO stockking.ledger_pending (family_id, user_id, action, target_entry_id, message, parse, kind, amount,
-                                              entry_date, merchant, category, memo, expires_at)
-            VALUES (v_target.family_id, v_user, 'DELETE', v_target.id, v_message, p, v_target.kind, v_target.amount,
-                    v_target.entry_date, v_target.merchant, v_target.category, v_target.memo, now() + interval '10 minutes')
-            RETURNING * INTO v_new;
-        RETURN jsonb_build_object('intent', 'DELETE', 'parse', p, 'reply', stockking.ledger_reply(v_new),
-                                  'pending', stockking.ledger_pending_json(v_new), 'entry', stockking.ledger_entry_json(v_target));
-    END IF;
-
-    -- a follow-up: a correction, or the answer to "how much?", changes the open pending entry
-    IF v_open.id IS NOT NULL AND v_open.action IN ('ADD', 'MODIFY')
-       AND (v_intent = 'MODIFY' OR (v_open.amount IS NULL AND p ->> 'amount' IS NOT NULL AND p ->> 'merchant' IS NULL)) THEN
-        IF p ->> 'amount' IS NULL AND NOT v_stated_date AND p ->> 'merchant' IS NULL AND NOT v_stated_cat THEN
-            RETURN jsonb_build_object('intent', 'MODIFY', 'parse', p, 'reply', p ->> 'question',
-                                      'pending', stockking.ledger_pending_json(v_open));
-        END IF;
-        UPDATE stockking.ledger_pending SET
-            amount = coalesce((p ->> 'amount')::bigint, amount),
-            entry_date = CASE WHEN v_stated_date THEN (p ->> 'date')::date ELSE entry_date END,
-            merchant = coalesce(p ->> 'merchant', merchant),
-            category = CASE WHEN v_stated_cat AND p ->> 'kind' = kind THEN p ->> 'category' ELSE category END,
-            memo = CASE WHEN p ->> 'memo' <> '' AND v_intent = 'ADD' THEN p ->> 'memo' ELSE memo END,
-            message = message || E'\n' || v_message,
-            expires_at = now() + interval '10 minutes', updated_at = now()
-         WHERE id = v_open.id RETURNING * INTO v_new;
-        UPDATE stockking.ledger_pending SET duplicate_of = CASE WHEN action = 'ADD' AND amount IS NOT NULL THEN
-                   stockking.ledger_find_duplicate(v_user, entry_date, amount, merchant) END
-         WHERE id = v_new.id RETURNING * INTO v_new;
-        RETURN jsonb_build_object('intent', 'MODIFY', 'parse', p, 'updated', true, 'reply', stockking.ledger_reply(v_new),
-                                  'pending', stockking.ledger_pending_json(v_new));
-    END IF;
-
-    IF v_intent = 'MODIFY' THEN
-        v_target := stockking.ledger_find_target(v_user, v_old);
-        IF p ->> 'amount' IS NULL AND NOT v_stated_date AND p ->> 'merchant' IS NULL AND NOT v_stated_cat THEN
-            RETURN jsonb_build_object('intent', 'MODIFY', 'parse', p, 'reply', p ->> 'question',
-                                      'entry', stockking.ledger_entry_json(v_target));
-        END IF;
-        INSERT INTO stockking.ledger_pending (family_id, user_id, action, target_entry_id, message, parse, kind, amount,
-                                              entry_date, merchant, category, memo, expires_at)
-            VALUES (v_target.family_id, v_user, 'MODIFY', v_target.id, v_message, p,
-                    -- a stated category of the other kind changes the kind too ("수정 라면 3천원" on an income)
-                    CASE WHEN NOT v_stated_cat THEN v_target.kind
-                         WHEN p ->> 'category' IN ('용돈', '기타수입') THEN 'INCOME' ELSE 'EXPENSE' END,
-                    coalesce((p ->> 'amount')::bigint, v_target.amount),
-                    CASE WHEN v_stated_date THEN (p ->> 'date')::date ELSE v_target.entry_date END,
-                    coalesce(p ->> 'merchant', v_target.merchant),
-                    CASE WHEN v_stated_cat THEN p ->> 'category' ELSE v_target.category END,
-                    v_target.memo, now() + interval '10 minutes')
-            RETURNING * INTO v_new;
-        RETURN jsonb_build_object('intent', 'MODIFY', 'parse', p, 'reply', stockking.ledger_reply(v_new),
-                                  'pending', stockking.ledger_pending_json(v_new), 'entry', stockking.ledger_entry_json(v_target));
-    END IF;
-
-    -- ADD: a new pending entry (without an amount it asks back)
-    INSERT INTO stockking.ledger_pending (family_id, user_id, action, message, parse, kind, amount, entry_date, merchant,
-                                          category, memo, duplicate_of, expires_at)
-        VALUES (v_family, v_user, 'ADD', v_message, p, p ->> 'kind', (p ->> 'amount')::bigint, (p ->> 'date')::date,
-                p ->> 'merchant', p ->> 'category', p ->> 'memo',
-                CASE WHEN p ->> 'amount' IS NOT NULL THEN
-                    stockking.ledger_find_duplicate(v_user, (p ->> 'date')::date, (p ->> 'amount')::bigint, p ->> 'merchant')
-                END,
-                now() + interval '10 minutes')
-        RETURNING * INTO v_new;
-    RETURN jsonb_build_object('intent', 'ADD', 'parse', p, 'reply', stockking.ledger_reply(v_new),
-                              'pending', stockking.ledger_pending_json(v_new));
-END
-$$;
-COMMENT ON FUNCTION api.ledger_chat(jsonb) IS
-$$POST /v1/ledger/chat: one chat message.  Args: {"message": text (1..500 characters)}.
-ADD: returns {"intent":"ADD","parse":{...api.parse_ledger_text...},"reply": text,"pending":{"id","action","status",
-"kind","amount","date","merchant","category","memo","duplicate_of" (an entry with the same amount and merchant that
-day, or null),"needs":["amount"] when the amount is missing,"expires_at"}}: confirm or cancel it within 10 minutes.
-A follow-up (a correction like "아니 8천원이었어", or the amount asked for) changes the latest open pending entry
-("updated": true).  With no open entry, MODIFY and DELETE ("방금 거 취소해줘") prepare a change to the caller's
-latest entry as a pending action to confirm; DELETE with an open entry cancels that entry.
-A correction or deletion that names the entry ("아까 맥날 8천원 말고 7500원이야", "어제 스벅 거 지워줘": the parse's
-"old") acts on the open pending entry if it matches, else on the latest entry if it matches, else on the one entry
-of the last 30 days that matches (see stockking.ledger_find_target).
-QUERY answers at once: {"intent":"QUERY","reply","answer":{"period","query","kind","merchant","category", and for
-TOTAL ("이번 달 얼마 썼어?") "expense","income","entries","by_category"; TOP_MERCHANT / TOP_CATEGORY ("제일 많이 쓴 데가
-어디야?") "top","ranking"; COUNT ("맥날 몇 번 갔어?") "count","total"}}.
-Errors: 22023 (400) no message; SK103 (400) too long; SK101 (422) a future date; SK102 (422) amount out of range;
-SK112 (404) nothing to modify or delete; SK113 (404) no entry matches what the message names; SK114 (409) several
-entries match it; 28000 (401).$$;
-
--- sql/52_ledger_fingerprint.sql
-CREATE FUNCTION stockking.ledger_row_fingerprint(entry_date date, kind text, amount bigint, description text,
-                                                 occurrence integer) RETURNS uuid
-    AS 'MODULE_PATHNAME', 'stockking_ledger_row_fingerprint'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION stockking.ledger_row_fingerprint(date, text, bigint, text, integer) IS
-    'the fingerprint of an imported row: the first 128 bits of SHA-256 over its date, kind, amount, description (as the file has it) and occurrence among equal rows of the file; the same on every machine';
-
-CREATE FUNCTION stockking.ledger_row_fingerprint_v1(entry_date date, kind text, amount bigint, description text,
-                                                    occurrence integer) RETURNS uuid
-    AS 'MODULE_PATHNAME', 'stockking_ledger_row_fingerprint_v1'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-REVOKE ALL ON FUNCTION stockking.ledger_row_fingerprint_v1(date, text, bigint, text, integer) FROM PUBLIC;
-COMMENT ON FUNCTION stockking.ledger_row_fingerprint_v1(date, text, bigint, text, integer) IS
-    'release 0.1.0''s fingerprint (hash_bytes_extended, byte-order dependent): only for stockking.ledger_refingerprint()';
-
--- The upgrade from 0.1.0.  Its script first moves every fingerprint 0.1.0 made into
--- ledger_entry.legacy_fingerprint (at that moment every stored fingerprint is 0.1.0's), then calls
--- this function, which gives each such entry the SHA-256 fingerprint of the same row where it can
--- prove it.  The entry keeps its date, kind and amount; its description is what the import kept of
--- it (the memo, else the merchant, else empty) and its occurrence at most the number of such
--- entries: a candidate is taken only when its 0.1.0 fingerprint is the stored one, so an entry only
--- ever gets its own row's fingerprint (and loses its legacy_fingerprint).  An entry whose
--- description the import did not keep (a file with a memo column, whose description named a known
--- merchant: "스타벅스 강남점" became 스타벅스 and its memo the file's memo), or that was changed since
--- (a chat correction), cannot be proven: it keeps its 0.1.0 fingerprint in legacy_fingerprint,
--- with fingerprint NULL, and the import, which computes every row's 0.1.0 fingerprint too
--- (ledger_csv_rows.legacy_fingerprint), finds it by that: importing its file again adds nothing.
--- fingerprint is left NULL rather than keeping the 0.1.0 value so that the column holds SHA-256
--- fingerprints only; and since this function reads legacy_fingerprint alone, running it again
--- can never take a fingerprint made since 0.2.0 for a 0.1.0 one (a 0.2.0 entry of a memo-column
--- file cannot be proven either).
-CREATE FUNCTION stockking.ledger_refingerprint() RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, stockking
-    AS $$
-DECLARE
-    v_checked  integer;
-    v_replaced integer;
-BEGIN
-    LOCK TABLE stockking.ledger_entry IN SHARE ROW EXCLUSIVE MODE;
-    WITH cand AS (
-        SELECT e.id, e.user_id, x.new_fp
-          FROM stockking.ledger_entry e
-          LEFT JOIN LATERAL (
-              SELECT stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) AS new_fp
-                FROM unnest(ARRAY[e.memo, coalesce(e.merchant, ''), '']) WITH ORDINALITY AS d (d, k),
-                     generate_series(1, (SELECT count(*) FROM stockking.ledger_entry s
-                                          WHERE s.user_id = e.user_id AND s.entry_date = e.entry_date AND s.kind = e.kind
-                                            AND s.amount = e.amount
-                                            AND coalesce(s.fingerprint, s.legacy_fingerprint) IS NOT NULL)::integer + 2) AS o (o)
-               WHERE stockking.ledger_row_fingerprint_v1(e.entry_date, e.kind, e.amount, d.d, o.o) = e.legacy_fingerprint
-               ORDER BY d.k, o.o LIMIT 1) x ON true
-         WHERE e.legacy_fingerprint IS NOT NULL),
-    upd AS (
-        -- (an entry of the user made since with that fingerprint would be the same row: then it stays as it is)
-        UPDATE stockking.ledger_entry e SET fingerprint = c.new_fp, legacy_fingerprint = NULL
-          FROM cand c
-         WHERE e.id = c.id AND c.new_fp IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM stockking.ledger_entry o WHERE o.user_id = c.user_id AND o.fingerprint = c.new_fp)
-        RETURNING 1)
-    SELECT (SELECT count(*) FROM cand), (SELECT count(*) FROM upd) INTO v_checked, v_replaced;
-    RETURN jsonb_build_object('checked', v_checked, 'replaced', v_replaced, 'unverified', v_checked - v_replaced);
-END
-$$;
-REVOKE ALL ON FUNCTION stockking.ledger_refingerprint() FROM PUBLIC;
-COMMENT ON FUNCTION stockking.ledger_refingerprint() IS
-$$Upgrade 0.1.0 -> 0.2.0 (and safe to run again): every entry holding a 0.1.0 fingerprint (legacy_fingerprint, where the
-upgrade moved them) gets its SHA-256 one (fingerprint) where it can be proven against the old one, and loses the old.
-Returns {"checked" (entries with a legacy_fingerprint), "replaced" (proven now), "unverified" (kept in
-legacy_fingerprint: the import did not keep the row's description, or the entry was changed since; an import still
-counts their rows as already in the ledger)}.$$;
-
--- every fingerprint stored now is one 0.1.0 made: moved to legacy_fingerprint, then replaced by its
--- SHA-256 one where it can be proven (see the function); the others stay in legacy_fingerprint
-UPDATE stockking.ledger_entry SET legacy_fingerprint = fingerprint, fingerprint = NULL WHERE fingerprint IS NOT NULL;
-SELECT stockking.ledger_refingerprint();
 
 -- ===== The api closed to all but stockking_api (sql/99_grants.sql) ========
 -- Last: close the api schema to everything but stockking_api (the proxy's
