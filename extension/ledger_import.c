@@ -39,7 +39,9 @@
  * of its occurrence among identical rows of the file (see "Row
  * fingerprints"): two equal coffees on one day stay two entries, and the
  * same file imported again matches every row to the entries it made the
- * first time, on any machine.
+ * first time, on any machine.  Each row also carries its fingerprint as
+ * release 0.1.0 made it (legacy_fingerprint), which matches the entries of
+ * 0.1.0 whose SHA-256 fingerprint the upgrade could not prove.
  */
 #include "ledger.h"
 
@@ -1041,15 +1043,18 @@ read_mapping(Jsonb *jb, csv_file *f, int *map, bool *negative_income)
  * A row's identity is its date, kind, amount and description as the file
  * has them; its fingerprint adds its occurrence among the rows of the file
  * with the same identity (two equal coffees on one day are two entries).
- * Both are SHA-256 over a canonical text encoding, the same on every
- * machine:
+ * The fingerprint is SHA-256 over a canonical text encoding, the same on
+ * every machine:
  *
  *	"stockking-ledger-row-2" NUL YYYY-MM-DD NUL EXPENSE|INCOME NUL amount
- *	NUL description [NUL occurrence]
+ *	NUL description NUL occurrence
  *
  * (amount and occurrence in decimal; text holds no NUL, so the encoding is
- * unambiguous).  The fingerprint is stored as a uuid of the digest's first
- * 128 bits.  stockking.ledger_row_fingerprint() computes the same in SQL.
+ * unambiguous), stored as a uuid of the digest's first 128 bits;
+ * stockking.ledger_row_fingerprint() computes the same in SQL.  The
+ * occurrences are counted in memory by a key of the identity that is
+ * release 0.1.0's, from which the row's 0.1.0 fingerprint follows
+ * (stockking.ledger_row_fingerprint_v1() in SQL).
  * --------------------------------------------------------------------- */
 
 #define LEDGER_FP_VERSION "stockking-ledger-row-2"
@@ -1086,7 +1091,7 @@ sha256_parts(pg_cryptohash_ctx *ctx, const char *const *parts, int nparts, uint8
 		elog(ERROR, "could not finish SHA-256: %s", pg_cryptohash_error(ctx));
 }
 
-/* the parts of a row's canonical encoding; part 5 is the occurrence, when hashed */
+/* the parts 0 to 4 of a row's canonical encoding; part 5, the occurrence, is the caller's */
 static void
 row_parts(DateADT date, int kind, int64 amount, const char *desc, char *date_buf, char *amount_buf,
 		  const char **parts)
@@ -1106,26 +1111,20 @@ row_parts(DateADT date, int kind, int64 amount, const char *desc, char *date_buf
 }
 
 /*
- * A key of a row's identity for counting its occurrences within one file:
- * 128 bits of hash_bytes_extended, in memory only for the call (the stored
- * fingerprint is the SHA-256 below).
+ * A key of a row's identity, for counting its occurrences within one file:
+ * release 0.1.0's, 128 bits of two seeds of hash_bytes_extended over
+ * "date|E or I|amount|description" (date as days since 2000-01-01).  It is
+ * kept in memory only for the call, and it is the first half of the row's
+ * 0.1.0 fingerprint (ledger_legacy_fingerprint below).
  */
 static void
 ledger_row_identity(DateADT date, int kind, int64 amount, const char *desc, uint8 *out)
 {
-	char		date_buf[16];
-	char		amount_buf[32];
-	const char *parts[5];
 	StringInfoData id;
 	uint64		h[2];
 
-	row_parts(date, kind, amount, desc, date_buf, amount_buf, parts);
 	initStringInfo(&id);
-	for (int k = 1; k < 5; k++)
-	{
-		appendStringInfoString(&id, parts[k]);
-		appendStringInfoChar(&id, '\0');
-	}
+	appendStringInfo(&id, "%d|%c|" INT64_FORMAT "|%s", (int) date, kind == LEDGER_INCOME ? 'I' : 'E', amount, desc);
 	h[0] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0));
 	h[1] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0x9E3779B97F4A7C15));
 	memcpy(out, h, 16);
@@ -1153,25 +1152,22 @@ ledger_row_fingerprint(pg_cryptohash_ctx *ctx, DateADT date, int kind, int64 amo
 }
 
 /*
- * The fingerprint of release 0.1.0: two seeds of hash_bytes_extended, whose
- * result depends on the machine's byte order.  Kept only so that
- * stockking.ledger_refingerprint() can tell which description and
- * occurrence an old fingerprint was made of.
+ * The fingerprint of release 0.1.0, from a row's identity key (above) and
+ * its occurrence: two seeds of hash_bytes_extended, whose result depends on
+ * the machine's byte order.  0.1.0 stored it in ledger_entry.fingerprint;
+ * the upgrade moves it to legacy_fingerprint where it cannot prove the
+ * row's SHA-256 one (stockking.ledger_refingerprint()), and the import
+ * computes it for every row so that such an entry still counts as already
+ * in the ledger.
  */
 static pg_uuid_t *
-ledger_row_fingerprint_v1(DateADT date, int kind, int64 amount, const char *desc, int occurrence)
+ledger_legacy_fingerprint(const uint8 *identity, int occurrence)
 {
-	StringInfoData id;
-	uint64		key[2];
 	unsigned char occ[20];
 	uint64		h[2];
 	pg_uuid_t  *fp = palloc(sizeof(pg_uuid_t));
 
-	initStringInfo(&id);
-	appendStringInfo(&id, "%d|%c|" INT64_FORMAT "|%s", (int) date, kind == LEDGER_INCOME ? 'I' : 'E', amount, desc);
-	key[0] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0));
-	key[1] = hash_bytes_extended((const unsigned char *) id.data, id.len, UINT64CONST(0x9E3779B97F4A7C15));
-	memcpy(occ, key, 16);
+	memcpy(occ, identity, 16);
 	memcpy(occ + 16, &occurrence, 4);
 	h[0] = hash_bytes_extended(occ, sizeof(occ), UINT64CONST(0));
 	h[1] = hash_bytes_extended(occ, sizeof(occ), UINT64CONST(0x9E3779B97F4A7C15));
@@ -1234,9 +1230,11 @@ stockking_ledger_row_fingerprint_v1(PG_FUNCTION_ARGS)
 	int64		amount;
 	char	   *desc;
 	int			occurrence;
+	uint8		identity[16];
 
 	fingerprint_args(fcinfo, &date, &kind, &amount, &desc, &occurrence);
-	PG_RETURN_UUID_P(ledger_row_fingerprint_v1(date, kind, amount, desc, occurrence));
+	ledger_row_identity(date, kind, amount, desc, identity);
+	PG_RETURN_UUID_P(ledger_legacy_fingerprint(identity, occurrence));
 }
 
 /* occurrences of a row's identity within the file */
@@ -1260,7 +1258,15 @@ quoted_value(const char *s)
 
 /*
  * stockking.ledger_csv_rows(body bytea, mapping jsonb, reference_date date)
- * RETURNS TABLE (line, entry_date, kind, amount, merchant, category, memo, fingerprint, error)
+ * RETURNS TABLE (line, entry_date, kind, amount, merchant, category, memo, fingerprint, error,
+ *				  legacy_fingerprint)
+ *
+ * legacy_fingerprint is the row's fingerprint as release 0.1.0 made it.  It
+ * is the last column so that release 0.1.0's declaration of this function
+ * (nine columns), which runs against this library between its installation
+ * and ALTER EXTENSION UPDATE, reads the same nine; that declaration's
+ * fingerprint column gets the 0.1.0 fingerprint, what 0.1.0 stored and what
+ * the upgrade takes every stored fingerprint for.
  */
 Datum
 stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
@@ -1279,6 +1285,7 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 	MemoryContext rowcxt;
 	MemoryContext old;
 	pg_cryptohash_ctx *fp;
+	bool		release_010;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1288,6 +1295,7 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 	jmap = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	ref = PG_ARGISNULL(2) ? ledger_today() : PG_GETARG_DATEADT(2);
 	InitMaterializedSRF(fcinfo, 0);
+	release_010 = rsinfo->setDesc->natts < 10;
 	open_csv(body, &f);
 	read_mapping(jmap, &f, map, &negative_income);
 	ledger_dicts(&global, &family);
@@ -1302,8 +1310,8 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 	fp = ledger_fingerprint_begin();
 	while (csv_next(&f.r, f.delim))
 	{
-		Datum		values[9];
-		bool		nulls[9];
+		Datum		values[10];
+		bool		nulls[10];
 		char	   *error = NULL;
 		DateADT		date = 0;
 		int64		amount = 0;
@@ -1422,6 +1430,7 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 			for (int k = 1; k < 8; k++)
 				nulls[k] = true;
 			values[8] = CStringGetTextDatum(error);
+			nulls[9] = true;
 		}
 		else
 		{
@@ -1441,8 +1450,17 @@ stockking_ledger_csv_rows(PG_FUNCTION_ARGS)
 			nulls[4] = merchant == NULL;
 			values[5] = CStringGetTextDatum(category);
 			values[6] = CStringGetTextDatum(memo);
-			values[7] = UUIDPGetDatum(ledger_row_fingerprint(fp, date, kind, amount, desc, e->count));
 			nulls[8] = true;
+			if (release_010)
+			{
+				values[7] = UUIDPGetDatum(ledger_legacy_fingerprint(key, e->count));
+				nulls[9] = true;	/* not a column of that declaration */
+			}
+			else
+			{
+				values[7] = UUIDPGetDatum(ledger_row_fingerprint(fp, date, kind, amount, desc, e->count));
+				values[9] = UUIDPGetDatum(ledger_legacy_fingerprint(key, e->count));
+			}
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(old);

@@ -185,15 +185,20 @@ CREATE TABLE stockking.ledger_entry (
     import_id   bigint,
     fingerprint uuid,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    legacy_fingerprint uuid  -- last: an upgraded 0.1.0 table gains it at its end
 );
 CREATE INDEX ledger_entry_user_date ON stockking.ledger_entry (user_id, entry_date, id);
 CREATE INDEX ledger_entry_family ON stockking.ledger_entry (family_id);
 CREATE UNIQUE INDEX ledger_entry_fingerprint ON stockking.ledger_entry (user_id, fingerprint) WHERE fingerprint IS NOT NULL;
+CREATE UNIQUE INDEX ledger_entry_legacy_fingerprint ON stockking.ledger_entry (user_id, legacy_fingerprint)
+    WHERE legacy_fingerprint IS NOT NULL;
 COMMENT ON TABLE stockking.ledger_entry IS
     'a ledger entry: EXPENSE or INCOME of amount won (1 .. 1e9) on entry_date; fingerprint identifies an imported row so a file imported twice adds nothing';
 COMMENT ON COLUMN stockking.ledger_entry.user_id IS
     'the owner; like cash_ledger, no foreign key: rows are written only by api functions with the caller''s own ids, and two foreign-key triggers per row would halve the import rate';
+COMMENT ON COLUMN stockking.ledger_entry.legacy_fingerprint IS
+    'the fingerprint release 0.1.0 gave an imported row, where the upgrade could not prove the row''s SHA-256 one (fingerprint is then NULL; stockking.ledger_refingerprint()): an import counts a row with this 0.1.0 fingerprint as already in the ledger.  NULL for every entry made since 0.2.0';
 
 -- The chat's pending entries: a parse awaiting confirmation (ADD), or a
 -- change to a saved entry awaiting confirmation (MODIFY, DELETE).
@@ -384,12 +389,14 @@ $$The shape of a CSV file: {"encoding": "UTF8"|"UHC", "delimiter", "header_line"
 
 CREATE FUNCTION stockking.ledger_csv_rows(body bytea, mapping jsonb, reference_date date)
     RETURNS TABLE (line integer, entry_date date, kind text, amount bigint, merchant text, category text, memo text,
-                   fingerprint uuid, error text)
+                   fingerprint uuid, error text, legacy_fingerprint uuid)
     AS 'MODULE_PATHNAME', 'stockking_ledger_csv_rows'
     LANGUAGE C STABLE;
 COMMENT ON FUNCTION stockking.ledger_csv_rows(bytea, jsonb, date) IS
 $$The data rows of a CSV file under a mapping ({role: column index or header name}, plus "negative": "income"
-(default: a negative amount is money back) or "expense"), each normalised, or with error set.
+(default: a negative amount is money back) or "expense"), each normalised, or with error set.  fingerprint is the
+row's SHA-256 fingerprint (stockking.ledger_row_fingerprint), legacy_fingerprint the one release 0.1.0 gave the same
+row (stockking.ledger_row_fingerprint_v1), to match ledger_entry.legacy_fingerprint.
 Errors: SK108 (400) undecodable file; SK111 (422) a mapping without date or amount, or naming a column that does not exist.$$;
 
 -- Summary maintenance: one grouped upsert per statement.
@@ -792,14 +799,20 @@ CREATE FUNCTION stockking.ledger_import_preview(i stockking.ledger_import, p_row
 
 -- the rows of an import under a mapping: counts, errors, duplicates and a sample.  The duplicate
 -- check is one index probe per row (LATERAL ... LIMIT 1 is never turned into a join whose plan
--- could scan the user's entries once per row)
+-- could scan the user's entries once per row); the second probe looks a row's 0.1.0 fingerprint up
+-- in the partial index of the entries that kept only that, when the user has any (asked once: most
+-- users have none, and their rows then cost no second probe)
 CREATE FUNCTION stockking.ledger_import_rows(i stockking.ledger_import, p_mapping jsonb) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
-    WITH r AS (SELECT x.*, x.error IS NULL AND d.dup IS NOT NULL AS duplicate
+    WITH r AS (SELECT x.*, x.error IS NULL AND (d.dup IS NOT NULL OR l.dup IS NOT NULL) AS duplicate
                  FROM stockking.ledger_csv_rows(i.body, p_mapping, stockking.ledger_today()) x
                  LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
-                                     WHERE e.user_id = i.user_id AND e.fingerprint = x.fingerprint LIMIT 1) d ON true)
+                                     WHERE e.user_id = i.user_id AND e.fingerprint = x.fingerprint LIMIT 1) d ON true
+                 LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
+                                     WHERE EXISTS (SELECT 1 FROM stockking.ledger_entry o
+                                                    WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
+                                       AND e.user_id = i.user_id AND e.legacy_fingerprint = x.legacy_fingerprint LIMIT 1) l ON true)
     SELECT jsonb_build_object(
         'rows', (SELECT count(*) FROM r),
         'valid', (SELECT count(*) FROM r WHERE error IS NULL),
@@ -886,13 +899,20 @@ BEGIN
     ELSE
         v_mapping := i.mapping;
     END IF;
-    -- one pass: insert the good rows and count the bad; any bad row (unless skipped) rolls it all back
+    -- one pass: insert the good rows and count the bad; any bad row (unless skipped) rolls it all back.
+    -- A row is in the ledger already when an entry has its fingerprint (the conflict) or, made by
+    -- 0.1.0 and not proven by the upgrade, its 0.1.0 fingerprint (ledger_entry.legacy_fingerprint),
+    -- looked up only when the user has such entries (asked once: most users have none)
     WITH r AS (SELECT * FROM stockking.ledger_csv_rows(i.body, v_mapping, stockking.ledger_today())),
          ins AS (INSERT INTO stockking.ledger_entry (family_id, user_id, kind, entry_date, amount, merchant, category, memo,
                                                      source, import_id, fingerprint)
                  SELECT i.family_id, i.user_id, r.kind, r.entry_date, r.amount, r.merchant, r.category, r.memo, 'IMPORT',
                         i.id, r.fingerprint
                    FROM r WHERE r.error IS NULL
+                    AND NOT (EXISTS (SELECT 1 FROM stockking.ledger_entry o
+                                      WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
+                             AND EXISTS (SELECT 1 FROM stockking.ledger_entry e
+                                          WHERE e.user_id = i.user_id AND e.legacy_fingerprint = r.legacy_fingerprint))
                  ON CONFLICT (user_id, fingerprint) WHERE fingerprint IS NOT NULL DO NOTHING
                  RETURNING 1)
     SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM r WHERE error IS NOT NULL), (SELECT count(*) FROM ins)
@@ -919,7 +939,7 @@ $$POST /v1/ledger/imports/:id/commit: add an import's rows to the caller's ledge
 Args: {"id", "mapping": {role: column index or header name or null, "negative": "income"|"expense"} (optional
 override, merged over the detected mapping), "skip_invalid": boolean (default false: any row error refuses the commit)}.
 Rows already in the ledger (same date, kind, amount, description, and occurrence within the file) are not added
-again, so a file imported twice adds nothing the second time.
+again, so a file imported twice adds nothing the second time -- also when the first import was made by release 0.1.0.
 Returns {"id","status":"COMMITTED","mapping","rows","inserted","duplicates","skipped_invalid"}.
 Errors: P0002 (404) no such import of the caller; SK109 (409) committed already; SK110 (422) rows with errors;
 SK111 (422) bad mapping; 28000 (401).$$;

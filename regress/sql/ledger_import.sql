@@ -169,7 +169,7 @@ INSERT INTO file_row VALUES
     ('card', '2025-05-09', 'EXPENSE', 2300, '세븐일레븐', 1), ('card', '2025-05-11', 'EXPENSE', 9800, '카카오T', 1),
     ('card', '2025-05-15', 'EXPENSE', 3000, '알 수 없는 가게', 1);
 CREATE TEMP VIEW file_entry AS
-SELECT f.*, e.id, e.fingerprint, e.merchant, e.memo
+SELECT f.*, e.id, e.fingerprint, e.merchant, e.memo, e.legacy_fingerprint
   FROM file_row f
   JOIN (SELECT e.*, CASE WHEN e.import_id = :bank_id THEN 'bank' ELSE 'card' END AS import,
                row_number() OVER (PARTITION BY e.import_id, e.entry_date, e.kind, e.amount ORDER BY e.id) AS occurrence
@@ -188,23 +188,97 @@ SELECT stockking.ledger_row_fingerprint('2025-05-05', 'EXPENSE', 12000, 'CGV 용
 SELECT ledger_try($$SELECT stockking.ledger_row_fingerprint('2025-05-05', 'REFUND', 1, '', 1)$$) AS bad_kind,
        ledger_try($$SELECT stockking.ledger_row_fingerprint('2025-05-05', 'EXPENSE', 1, '', 0)$$) AS bad_occurrence;
 
--- the upgrade from 0.1.0: the bank and card rows as 0.1.0 fingerprinted them (hash_bytes_extended), then
--- stockking.ledger_refingerprint() proves each against a description the entry kept and replaces it.  The
--- bank file maps a memo column, so where its description named a known merchant ("스타벅스 강남점" is now
--- 스타벅스 with the file's memo) nothing kept it: those 5 keep their old fingerprint (unverified).
+-- running stockking.ledger_refingerprint() on entries made by this release changes nothing: it reads
+-- only legacy_fingerprint, so the bank file's rows, whose SHA-256 fingerprints it could not prove
+-- (their description named a merchant and the file has a memo column), are not taken for 0.1.0's
+SELECT stockking.ledger_refingerprint() AS on_this_release;
+SELECT count(*) FILTER (WHERE legacy_fingerprint IS NULL
+                          AND fingerprint = stockking.ledger_row_fingerprint(entry_date, kind, amount, description, occurrence))
+       AS unchanged
+  FROM file_entry;
+
+-- the upgrade from 0.1.0: the bank and card rows as 0.1.0 fingerprinted them (hash_bytes_extended), moved to
+-- legacy_fingerprint as the upgrade script moves every fingerprint 0.1.0 stored; then
+-- stockking.ledger_refingerprint() proves each against a description the entry kept and gives it its SHA-256
+-- fingerprint.  The bank file maps a memo column, so where its description named a known merchant
+-- ("스타벅스 강남점" is now 스타벅스 with the file's memo) nothing kept it: those 5 keep only their 0.1.0
+-- fingerprint (unverified).
 UPDATE stockking.ledger_entry e
-   SET fingerprint = stockking.ledger_row_fingerprint_v1(f.entry_date, f.kind, f.amount, f.description, f.occurrence)
+   SET legacy_fingerprint = stockking.ledger_row_fingerprint_v1(f.entry_date, f.kind, f.amount, f.description, f.occurrence),
+       fingerprint = NULL
   FROM file_entry f WHERE e.id = f.id;
 SELECT import, description, merchant, memo FROM file_entry
- WHERE fingerprint = stockking.ledger_row_fingerprint_v1(entry_date, kind, amount, description, occurrence) ORDER BY id;
+ WHERE legacy_fingerprint = stockking.ledger_row_fingerprint_v1(entry_date, kind, amount, description, occurrence)
+   AND fingerprint IS NULL ORDER BY id;
 SELECT stockking.ledger_refingerprint() AS upgrade;
-SELECT import, description, fingerprint = stockking.ledger_row_fingerprint(entry_date, kind, amount, description, occurrence) AS sha256
+SELECT import, description,
+       fingerprint IS NOT DISTINCT FROM stockking.ledger_row_fingerprint(entry_date, kind, amount, description, occurrence) AS sha256,
+       legacy_fingerprint IS NOT DISTINCT FROM stockking.ledger_row_fingerprint_v1(entry_date, kind, amount, description, occurrence) AS legacy
   FROM file_entry ORDER BY id;
 SELECT stockking.ledger_refingerprint() AS again;
--- re-uploading the old files: the card file is all duplicates; the bank file's 5 unverified rows are not
+-- the import gives every row of the file its 0.1.0 fingerprint too, as 0.1.0 made it: the unverified
+-- entries have those of their rows
+SELECT x.line, f.description,
+       x.legacy_fingerprint = stockking.ledger_row_fingerprint_v1(x.entry_date, x.kind, x.amount, f.description, f.occurrence) AS as_0_1_0,
+       EXISTS (SELECT 1 FROM file_entry e WHERE e.legacy_fingerprint = x.legacy_fingerprint) AS an_unverified_entry
+  FROM (SELECT x.*, row_number() OVER (PARTITION BY x.entry_date, x.kind, x.amount ORDER BY x.line)::integer AS occurrence
+          FROM ledger_file b, stockking.ledger_csv_rows(b.body, (SELECT mapping FROM stockking.ledger_import WHERE id = :bank_id),
+                                                        '2025-06-18') x
+         WHERE b.name = 'bank_utf8.csv') x
+  JOIN file_row f ON f.import = 'bank' AND (f.entry_date, f.kind, f.amount, f.occurrence) = (x.entry_date, x.kind, x.amount, x.occurrence)
+ ORDER BY x.line;
+-- release 0.1.0's declaration of ledger_csv_rows (nine columns), which runs against this library between
+-- its installation and ALTER EXTENSION UPDATE, gets 0.1.0's fingerprints in its fingerprint column: what
+-- 0.1.0 stored, and what the upgrade takes every stored fingerprint for
+CREATE FUNCTION pg_temp.ledger_csv_rows_0_1_0(body bytea, mapping jsonb, reference_date date)
+    RETURNS TABLE (line integer, entry_date date, kind text, amount bigint, merchant text, category text, memo text,
+                   fingerprint uuid, error text)
+    AS '$libdir/stockking', 'stockking_ledger_csv_rows' LANGUAGE C STABLE;
+SELECT name, count(*) AS rows, count(*) FILTER (WHERE o.fingerprint = x.legacy_fingerprint) AS fingerprint_of_0_1_0
+  FROM (SELECT name, body, stockking.ledger_csv_inspect(body, NULL) -> 'mapping' AS m FROM ledger_file
+         WHERE name IN ('bank_utf8.csv', 'card_cp949.csv')) b,
+       stockking.ledger_csv_rows(b.body, b.m, '2025-06-18') x,
+       pg_temp.ledger_csv_rows_0_1_0(b.body, b.m, '2025-06-18') o
+ WHERE o.line = x.line GROUP BY 1 ORDER BY 1;
+
+-- the same files with new rows: a third CGV ticket on 5 May and a coffee on 28 May; a purchase on 16 May
+INSERT INTO ledger_file
+SELECT 'bank_more.csv', body || convert_to(E'"2025-05-05 10:00:00","CGV 용산","12,000","","73,362","어린이날 영화"\r\n'
+                                           '"2025-05-28 08:30:00","스타벅스 강남점","4,500","","68,862",""\r\n', 'UTF8')
+  FROM ledger_file WHERE name = 'bank_utf8.csv'
+UNION ALL
+SELECT 'card_more.csv', body || convert_to(E'2025.05.16,다이소 신촌점,3000,생활\n', 'UHC')
+  FROM ledger_file WHERE name = 'card_cp949.csv';
+
+-- importing the old files again after the upgrade: every row is in the ledger already, proven (card) or by
+-- its 0.1.0 fingerprint (bank), so the preview counts them all as duplicates and the commit adds nothing
 SET SESSION AUTHORIZATION regress_ledger;
 SELECT ledger_as('import-kid@example.com');
-SELECT upload('card_cp949.csv') -> 'duplicates' AS card_duplicates, upload('bank_utf8.csv') -> 'duplicates' AS bank_duplicates;
+SELECT jsonb_array_length(api.ledger_entries('{"limit": 100}') -> 'items') AS entries_before \gset
+SELECT upload('card_cp949.csv') AS r \gset card_again_
+SELECT upload('bank_utf8.csv') AS r \gset bank_again_
+SELECT f AS file, r -> 'rows' AS rows, r -> 'duplicates' AS duplicates,
+       (SELECT bool_and((s ->> 'duplicate')::boolean) FROM jsonb_array_elements(r -> 'sample') s) AS each_a_duplicate
+  FROM (VALUES ('card', :'card_again_r'::jsonb), ('bank', :'bank_again_r'::jsonb)) v (f, r);
+SELECT f AS file, c - 'id' - 'mapping' AS committed
+  FROM (VALUES ('card', :'card_again_r'::jsonb), ('bank', :'bank_again_r'::jsonb)) v (f, r),
+       api.ledger_import_commit(jsonb_build_object('id', (r ->> 'id')::bigint)) c;
+SELECT jsonb_array_length(api.ledger_entries('{"limit": 100}') -> 'items') - :entries_before AS entries_added;
+-- the files with new rows: only those are new, and only those are added
+SELECT upload('bank_more.csv') AS r \gset bank_more_
+SELECT upload('card_more.csv') AS r \gset card_more_
+SELECT f AS file, r -> 'rows' AS rows, r -> 'duplicates' AS duplicates,
+       (SELECT jsonb_agg(s - 'line' - 'duplicate' - 'kind' ORDER BY (s ->> 'line')::integer) FROM jsonb_array_elements(r -> 'sample') s
+         WHERE NOT (s ->> 'duplicate')::boolean) AS new_rows
+  FROM (VALUES ('bank', :'bank_more_r'::jsonb), ('card', :'card_more_r'::jsonb)) v (f, r);
+SELECT f AS file, c - 'id' - 'mapping' AS committed
+  FROM (VALUES ('bank', :'bank_more_r'::jsonb), ('card', :'card_more_r'::jsonb)) v (f, r),
+       api.ledger_import_commit(jsonb_build_object('id', (r ->> 'id')::bigint)) c;
+SELECT e ->> 'date' AS date, e ->> 'amount' AS amount, e ->> 'merchant' AS merchant, e ->> 'memo' AS memo
+  FROM jsonb_array_elements(api.ledger_entries('{"limit": 100}') -> 'items') e
+ WHERE (e ->> 'import_id')::bigint IN ((:'bank_more_r'::jsonb ->> 'id')::bigint, (:'card_more_r'::jsonb ->> 'id')::bigint)
+ ORDER BY 1, 2;
+SELECT upload('bank_more.csv') -> 'duplicates' AS bank_more_duplicates, upload('card_more.csv') -> 'duplicates' AS card_more_duplicates;
 
 -- the monthly summary follows every import: May 2025 by category
 SELECT jsonb_pretty(api.ledger_summary('{"month": "2025-05"}') - 'user_id' - 'budgets');

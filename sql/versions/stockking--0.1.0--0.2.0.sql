@@ -147,6 +147,134 @@ SK101 (422) a future date (내일, 다음주 금요일, 2099-01-01); SK102 (422)
 22008 (400) a date that does not exist (2월 30일).$$;
 DROP FUNCTION stockking.ledger_query_answer(uuid, date, date);
 
+-- sql/50_ledger.sql: an entry imported by 0.1.0 whose SHA-256 fingerprint cannot be proven keeps
+-- its 0.1.0 one apart (legacy_fingerprint, filled at the end of this script), and
+-- the import matches every row's 0.1.0 fingerprint against it (ledger_csv_rows gains a last column)
+ALTER TABLE stockking.ledger_entry ADD COLUMN legacy_fingerprint uuid;
+CREATE UNIQUE INDEX ledger_entry_legacy_fingerprint ON stockking.ledger_entry (user_id, legacy_fingerprint)
+    WHERE legacy_fingerprint IS NOT NULL;
+COMMENT ON COLUMN stockking.ledger_entry.legacy_fingerprint IS
+    'the fingerprint release 0.1.0 gave an imported row, where the upgrade could not prove the row''s SHA-256 one (fingerprint is then NULL; stockking.ledger_refingerprint()): an import counts a row with this 0.1.0 fingerprint as already in the ledger.  NULL for every entry made since 0.2.0';
+
+DROP FUNCTION stockking.ledger_csv_rows(bytea, jsonb, date);
+CREATE FUNCTION stockking.ledger_csv_rows(body bytea, mapping jsonb, reference_date date)
+    RETURNS TABLE (line integer, entry_date date, kind text, amount bigint, merchant text, category text, memo text,
+                   fingerprint uuid, error text, legacy_fingerprint uuid)
+    AS 'MODULE_PATHNAME', 'stockking_ledger_csv_rows'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION stockking.ledger_csv_rows(bytea, jsonb, date) IS
+$$The data rows of a CSV file under a mapping ({role: column index or header name}, plus "negative": "income"
+(default: a negative amount is money back) or "expense"), each normalised, or with error set.  fingerprint is the
+row's SHA-256 fingerprint (stockking.ledger_row_fingerprint), legacy_fingerprint the one release 0.1.0 gave the same
+row (stockking.ledger_row_fingerprint_v1), to match ledger_entry.legacy_fingerprint.
+Errors: SK108 (400) undecodable file; SK111 (422) a mapping without date or amount, or naming a column that does not exist.$$;
+
+-- the rows of an import under a mapping: counts, errors, duplicates and a sample.  The duplicate
+-- check is one index probe per row (LATERAL ... LIMIT 1 is never turned into a join whose plan
+-- could scan the user's entries once per row); the second probe looks a row's 0.1.0 fingerprint up
+-- in the partial index of the entries that kept only that, when the user has any (asked once: most
+-- users have none, and their rows then cost no second probe)
+CREATE OR REPLACE FUNCTION stockking.ledger_import_rows(i stockking.ledger_import, p_mapping jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    WITH r AS (SELECT x.*, x.error IS NULL AND (d.dup IS NOT NULL OR l.dup IS NOT NULL) AS duplicate
+                 FROM stockking.ledger_csv_rows(i.body, p_mapping, stockking.ledger_today()) x
+                 LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
+                                     WHERE e.user_id = i.user_id AND e.fingerprint = x.fingerprint LIMIT 1) d ON true
+                 LEFT JOIN LATERAL (SELECT 1 AS dup FROM stockking.ledger_entry e
+                                     WHERE EXISTS (SELECT 1 FROM stockking.ledger_entry o
+                                                    WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
+                                       AND e.user_id = i.user_id AND e.legacy_fingerprint = x.legacy_fingerprint LIMIT 1) l ON true)
+    SELECT jsonb_build_object(
+        'rows', (SELECT count(*) FROM r),
+        'valid', (SELECT count(*) FROM r WHERE error IS NULL),
+        'errors', (SELECT count(*) FROM r WHERE error IS NOT NULL),
+        'duplicates', (SELECT count(*) FROM r WHERE duplicate),
+        'row_errors', coalesce((SELECT jsonb_agg(jsonb_build_object('line', line, 'error', error) ORDER BY line)
+                                  FROM (SELECT line, error FROM r WHERE error IS NOT NULL ORDER BY line LIMIT 50) x), '[]'),
+        'sample', coalesce((SELECT jsonb_agg(jsonb_build_object('line', line, 'date', to_char(entry_date, 'YYYY-MM-DD'),
+                                                                'kind', kind, 'amount', amount, 'merchant', merchant,
+                                                                'category', category, 'memo', memo,
+                                                                'duplicate', duplicate) ORDER BY line)
+                              FROM (SELECT * FROM r WHERE error IS NULL ORDER BY line LIMIT 20) x), '[]'))
+    $$;
+
+CREATE OR REPLACE FUNCTION api.ledger_import_commit(args jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, stockking
+    SET work_mem = '64MB'  -- a 100,000-row file's rows stay in memory
+    AS $$
+DECLARE
+    v_user     uuid := stockking.require_user();
+    v_override jsonb := args -> 'mapping';
+    v_skip     boolean := coalesce((args ->> 'skip_invalid')::boolean, false);
+    v_mapping  jsonb;
+    v_rows     jsonb;
+    v_count    integer;
+    v_errors   integer;
+    v_inserted integer;
+    i          stockking.ledger_import;
+BEGIN
+    SELECT * INTO i FROM stockking.ledger_import
+     WHERE id = stockking.arg_bigint(args, 'id') AND user_id = v_user FOR UPDATE;
+    IF i.id IS NULL THEN
+        RAISE EXCEPTION 'import % not found', args ->> 'id' USING ERRCODE = 'P0002';
+    END IF;
+    IF i.status <> 'PREVIEW' THEN
+        RAISE EXCEPTION 'import % was committed already', i.id USING ERRCODE = 'SK109';
+    END IF;
+    IF v_override IS NOT NULL AND jsonb_typeof(v_override) <> 'null' THEN
+        IF jsonb_typeof(v_override) <> 'object' THEN
+            RAISE EXCEPTION 'field "mapping" must be an object' USING ERRCODE = '22023';
+        END IF;
+        v_mapping := i.mapping || v_override;
+    ELSE
+        v_mapping := i.mapping;
+    END IF;
+    -- one pass: insert the good rows and count the bad; any bad row (unless skipped) rolls it all back.
+    -- A row is in the ledger already when an entry has its fingerprint (the conflict) or, made by
+    -- 0.1.0 and not proven by the upgrade, its 0.1.0 fingerprint (ledger_entry.legacy_fingerprint),
+    -- looked up only when the user has such entries (asked once: most users have none)
+    WITH r AS (SELECT * FROM stockking.ledger_csv_rows(i.body, v_mapping, stockking.ledger_today())),
+         ins AS (INSERT INTO stockking.ledger_entry (family_id, user_id, kind, entry_date, amount, merchant, category, memo,
+                                                     source, import_id, fingerprint)
+                 SELECT i.family_id, i.user_id, r.kind, r.entry_date, r.amount, r.merchant, r.category, r.memo, 'IMPORT',
+                        i.id, r.fingerprint
+                   FROM r WHERE r.error IS NULL
+                    AND NOT (EXISTS (SELECT 1 FROM stockking.ledger_entry o
+                                      WHERE o.user_id = i.user_id AND o.legacy_fingerprint IS NOT NULL)
+                             AND EXISTS (SELECT 1 FROM stockking.ledger_entry e
+                                          WHERE e.user_id = i.user_id AND e.legacy_fingerprint = r.legacy_fingerprint))
+                 ON CONFLICT (user_id, fingerprint) WHERE fingerprint IS NOT NULL DO NOTHING
+                 RETURNING 1)
+    SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM r WHERE error IS NOT NULL), (SELECT count(*) FROM ins)
+      INTO v_count, v_errors, v_inserted;
+    IF v_errors > 0 AND NOT v_skip THEN
+        v_rows := stockking.ledger_import_rows(i, v_mapping);
+        RAISE EXCEPTION 'the import has % rows with errors', v_errors USING ERRCODE = 'SK110',
+            DETAIL = (SELECT string_agg(format('line %s: %s', x ->> 'line', x ->> 'error'), '; ')
+                        FROM (SELECT x FROM jsonb_array_elements(v_rows -> 'row_errors') x LIMIT 5) y),
+            HINT = 'Fix the mapping, or commit with "skip_invalid": true to leave those rows out.';
+    END IF;
+    IF v_count = 0 THEN
+        RAISE EXCEPTION 'the file has no data rows' USING ERRCODE = 'SK108';
+    END IF;
+    UPDATE stockking.ledger_import SET status = 'COMMITTED', mapping = v_mapping, body = NULL, inserted = v_inserted,
+           duplicates = v_count - v_errors - v_inserted, skipped_invalid = v_errors, committed_at = now()
+     WHERE id = i.id RETURNING * INTO i;
+    RETURN jsonb_build_object('id', i.id, 'status', i.status, 'mapping', i.mapping, 'rows', v_count,
+                              'inserted', i.inserted, 'duplicates', i.duplicates, 'skipped_invalid', i.skipped_invalid);
+END
+$$;
+COMMENT ON FUNCTION api.ledger_import_commit(jsonb) IS
+$$POST /v1/ledger/imports/:id/commit: add an import's rows to the caller's ledger, all or nothing.
+Args: {"id", "mapping": {role: column index or header name or null, "negative": "income"|"expense"} (optional
+override, merged over the detected mapping), "skip_invalid": boolean (default false: any row error refuses the commit)}.
+Rows already in the ledger (same date, kind, amount, description, and occurrence within the file) are not added
+again, so a file imported twice adds nothing the second time -- also when the first import was made by release 0.1.0.
+Returns {"id","status":"COMMITTED","mapping","rows","inserted","duplicates","skipped_invalid"}.
+Errors: P0002 (404) no such import of the caller; SK109 (409) committed already; SK110 (422) rows with errors;
+SK111 (422) bad mapping; 28000 (401).$$;
+
 -- sql/51_ledger_conversation.sql
 INSERT INTO stockking.error_code VALUES
     ('SK113', 404, 'ledger_no_matching_entry', 'no entry of the caller matches the amount, day or place a correction or deletion names'),
@@ -455,56 +583,65 @@ REVOKE ALL ON FUNCTION stockking.ledger_row_fingerprint_v1(date, text, bigint, t
 COMMENT ON FUNCTION stockking.ledger_row_fingerprint_v1(date, text, bigint, text, integer) IS
     'release 0.1.0''s fingerprint (hash_bytes_extended, byte-order dependent): only for stockking.ledger_refingerprint()';
 
--- The upgrade from 0.1.0: every stored fingerprint made by 0.1.0 is replaced by the SHA-256 one of
--- the same row, so that importing an old file again still adds nothing.  The entry keeps its date,
--- kind and amount; its description is what the import kept of it (the memo, else the merchant,
--- else empty) and its occurrence at most the number of such entries: each candidate is checked
--- against the old fingerprint, so a fingerprint is only ever replaced by the row's own.  A row
--- whose description the import did not keep (a file with a memo column, whose description named
--- a known merchant: "스타벅스 강남점" became 스타벅스 and its memo the file's memo), or that was
--- changed since (a chat correction), cannot be proven and keeps its old fingerprint: it is counted
--- as "unverified", and a new import of its file adds it again.
+-- The upgrade from 0.1.0.  Its script first moves every fingerprint 0.1.0 made into
+-- ledger_entry.legacy_fingerprint (at that moment every stored fingerprint is 0.1.0's), then calls
+-- this function, which gives each such entry the SHA-256 fingerprint of the same row where it can
+-- prove it.  The entry keeps its date, kind and amount; its description is what the import kept of
+-- it (the memo, else the merchant, else empty) and its occurrence at most the number of such
+-- entries: a candidate is taken only when its 0.1.0 fingerprint is the stored one, so an entry only
+-- ever gets its own row's fingerprint (and loses its legacy_fingerprint).  An entry whose
+-- description the import did not keep (a file with a memo column, whose description named a known
+-- merchant: "스타벅스 강남점" became 스타벅스 and its memo the file's memo), or that was changed since
+-- (a chat correction), cannot be proven: it keeps its 0.1.0 fingerprint in legacy_fingerprint,
+-- with fingerprint NULL, and the import, which computes every row's 0.1.0 fingerprint too
+-- (ledger_csv_rows.legacy_fingerprint), finds it by that: importing its file again adds nothing.
+-- fingerprint is left NULL rather than keeping the 0.1.0 value so that the column holds SHA-256
+-- fingerprints only; and since this function reads legacy_fingerprint alone, running it again
+-- can never take a fingerprint made since 0.2.0 for a 0.1.0 one (a 0.2.0 entry of a memo-column
+-- file cannot be proven either).
 CREATE FUNCTION stockking.ledger_refingerprint() RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, stockking
     AS $$
 DECLARE
     v_checked  integer;
     v_replaced integer;
-    v_current  integer;
 BEGIN
     LOCK TABLE stockking.ledger_entry IN SHARE ROW EXCLUSIVE MODE;
     WITH cand AS (
-        SELECT e.id, x.new_fp, coalesce(x.current, false) AS current
+        SELECT e.id, e.user_id, x.new_fp
           FROM stockking.ledger_entry e
           LEFT JOIN LATERAL (
-              SELECT stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) AS new_fp,
-                     stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) = e.fingerprint AS current
+              SELECT stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) AS new_fp
                 FROM unnest(ARRAY[e.memo, coalesce(e.merchant, ''), '']) WITH ORDINALITY AS d (d, k),
                      generate_series(1, (SELECT count(*) FROM stockking.ledger_entry s
                                           WHERE s.user_id = e.user_id AND s.entry_date = e.entry_date AND s.kind = e.kind
-                                            AND s.amount = e.amount AND s.fingerprint IS NOT NULL)::integer + 2) AS o (o)
-               WHERE stockking.ledger_row_fingerprint_v1(e.entry_date, e.kind, e.amount, d.d, o.o) = e.fingerprint
-                  OR stockking.ledger_row_fingerprint(e.entry_date, e.kind, e.amount, d.d, o.o) = e.fingerprint
+                                            AND s.amount = e.amount
+                                            AND coalesce(s.fingerprint, s.legacy_fingerprint) IS NOT NULL)::integer + 2) AS o (o)
+               WHERE stockking.ledger_row_fingerprint_v1(e.entry_date, e.kind, e.amount, d.d, o.o) = e.legacy_fingerprint
                ORDER BY d.k, o.o LIMIT 1) x ON true
-         WHERE e.fingerprint IS NOT NULL),
+         WHERE e.legacy_fingerprint IS NOT NULL),
     upd AS (
-        UPDATE stockking.ledger_entry e SET fingerprint = c.new_fp
+        -- (an entry of the user made since with that fingerprint would be the same row: then it stays as it is)
+        UPDATE stockking.ledger_entry e SET fingerprint = c.new_fp, legacy_fingerprint = NULL
           FROM cand c
-         WHERE e.id = c.id AND c.new_fp IS NOT NULL AND NOT c.current
+         WHERE e.id = c.id AND c.new_fp IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM stockking.ledger_entry o WHERE o.user_id = c.user_id AND o.fingerprint = c.new_fp)
         RETURNING 1)
-    SELECT (SELECT count(*) FROM cand), (SELECT count(*) FROM upd), (SELECT count(*) FROM cand WHERE current)
-      INTO v_checked, v_replaced, v_current;
-    RETURN jsonb_build_object('checked', v_checked, 'replaced', v_replaced, 'current', v_current,
-                              'unverified', v_checked - v_replaced - v_current);
+    SELECT (SELECT count(*) FROM cand), (SELECT count(*) FROM upd) INTO v_checked, v_replaced;
+    RETURN jsonb_build_object('checked', v_checked, 'replaced', v_replaced, 'unverified', v_checked - v_replaced);
 END
 $$;
 REVOKE ALL ON FUNCTION stockking.ledger_refingerprint() FROM PUBLIC;
 COMMENT ON FUNCTION stockking.ledger_refingerprint() IS
-$$Upgrade 0.1.0 -> 0.2.0 (and safe to run again): replace every imported entry's 0.1.0 fingerprint by its SHA-256 one,
-proven against the old one.  Returns {"checked","replaced","current" (SHA-256 already),"unverified" (kept: the import
-did not keep the row's description, or the entry was changed since)}.$$;
+$$Upgrade 0.1.0 -> 0.2.0 (and safe to run again): every entry holding a 0.1.0 fingerprint (legacy_fingerprint, where the
+upgrade moved them) gets its SHA-256 one (fingerprint) where it can be proven against the old one, and loses the old.
+Returns {"checked" (entries with a legacy_fingerprint), "replaced" (proven now), "unverified" (kept in
+legacy_fingerprint: the import did not keep the row's description, or the entry was changed since; an import still
+counts their rows as already in the ledger)}.$$;
 
--- every fingerprint 0.1.0 made is replaced by its SHA-256 one where it can be proven (see the function)
+-- every fingerprint stored now is one 0.1.0 made: moved to legacy_fingerprint, then replaced by its
+-- SHA-256 one where it can be proven (see the function); the others stay in legacy_fingerprint
+UPDATE stockking.ledger_entry SET legacy_fingerprint = fingerprint, fingerprint = NULL WHERE fingerprint IS NOT NULL;
 SELECT stockking.ledger_refingerprint();
 
 -- ===== Learning and news: issue 9 (sql/90_education.sql, sql/91_news.sql, new)
