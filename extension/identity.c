@@ -42,6 +42,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "common/base64.h"
+#include "common/hashfn.h"
 #include "common/hmac.h"
 #include "common/sha2.h"
 #include "fmgr.h"
@@ -103,7 +104,25 @@ typedef struct sk_key
 static sk_key keys[MAX_KEYS];
 static int	num_keys = 0;
 static char *keys_source = NULL;	/* the setting the keys were read for */
-static LocalTransactionId keys_checked_lxid = InvalidLocalTransactionId;
+static TimestampTz keys_checked_at = 0;	/* when the files were last looked at */
+static uint64 keys_generation = 0;	/* changes whenever a secret does */
+
+/*
+ * Tokens verified in this backend: a pooled connection sees the same few
+ * users' tokens over and over, and an HMAC with OpenSSL costs more than the
+ * rest of the check.  A token is found by its exact text; an entry serves
+ * only while the secrets it was verified with are unchanged, and its exp is
+ * checked at every use.
+ */
+#define TOKEN_CACHE_SIZE 64
+typedef struct sk_token_entry
+{
+	char	   *token;			/* NULL: empty */
+	uint64		generation;
+	int64		exp;			/* seconds since the epoch */
+	sk_identity identity;
+} sk_token_entry;
+static sk_token_entry token_cache[TOKEN_CACHE_SIZE];
 
 /* "acting as" entries, innermost last */
 static struct
@@ -116,7 +135,8 @@ static int	num_acting = 0;
 /* the identity resolved from settings, for the transaction and the settings it was read from */
 static LocalTransactionId resolved_lxid = InvalidLocalTransactionId;
 static bool resolved_trusted;
-static char *resolved_source = NULL;	/* the token, or user id + NUL + role */
+static char resolved_a[JWT_MAX_LEN + 1];	/* the token, or (trusted) the user id */
+static char resolved_b[16];		/* (trusted) the role */
 static sk_identity resolved;
 
 static void
@@ -156,17 +176,27 @@ sk_identity_init(void)
 	RegisterSubXactCallback(acting_subxact_callback, NULL);
 }
 
-/* The outer role (after SET ROLE, before any SECURITY DEFINER switch) may state identities. */
+/*
+ * The outer role (after SET ROLE, before any SECURITY DEFINER switch) may
+ * state identities; the answer is kept for the transaction and that role.
+ */
 static bool
 session_trusted(void)
 {
+	static LocalTransactionId lxid = InvalidLocalTransactionId;
+	static Oid	role = InvalidOid;
+	static bool trusted;
 	Oid			outer = GetOuterUserId();
-	Oid			service;
 
-	if (superuser_arg(outer))
-		return true;
-	service = get_role_oid(SERVICE_ROLE, true);
-	return OidIsValid(service) && has_privs_of_role(outer, service);
+	if (lxid != MyProc->lxid || role != outer)
+	{
+		Oid			service = get_role_oid(SERVICE_ROLE, true);
+
+		trusted = superuser_arg(outer) || (OidIsValid(service) && has_privs_of_role(outer, service));
+		role = outer;
+		lxid = MyProc->lxid;
+	}
+	return trusted;
 }
 
 static void
@@ -245,6 +275,7 @@ static void
 load_keys(void)
 {
 	const char *setting = jwt_secret_files ? jwt_secret_files : "";
+	TimestampTz now;
 
 	if (keys_source == NULL || strcmp(keys_source, setting) != 0)
 	{
@@ -274,9 +305,12 @@ load_keys(void)
 			keys[num_keys].path = MemoryContextStrdup(TopMemoryContext, tok);
 			num_keys++;
 		}
-		keys_checked_lxid = InvalidLocalTransactionId;
+		keys_checked_at = 0;
+		keys_generation++;
 	}
-	if (keys_checked_lxid == MyProc->lxid)
+	/* at most once a second: a rotated secret is seen within one */
+	now = GetCurrentTransactionStartTimestamp();
+	if (keys_checked_at != 0 && now >= keys_checked_at && now - keys_checked_at < USECS_PER_SEC)
 		return;
 	for (int i = 0; i < num_keys; i++)
 	{
@@ -295,6 +329,7 @@ load_keys(void)
 				explicit_bzero(keys[i].secret, keys[i].len);
 				pfree(keys[i].secret);
 				keys[i].secret = NULL;
+				keys_generation++;
 			}
 			continue;
 		}
@@ -309,9 +344,10 @@ load_keys(void)
 			}
 			read_key(&keys[i]);
 			keys[i].st = st;
+			keys_generation++;
 		}
 	}
-	keys_checked_lxid = MyProc->lxid;
+	keys_checked_at = now;
 }
 
 /* Tokens */
@@ -400,13 +436,13 @@ signature_matches(const sk_key *key, const char *signed_part, size_t len, const 
 }
 
 /*
- * Verify a compact HS256 JWS as the proxy signs it (proxy/jwt.c): header
+ * Check a compact HS256 JWS as the proxy signs it (proxy/jwt.c): header
  * {"alg":"HS256"}, a signature by one of the configured secrets, claims
  * iss "stockking", exp not past (with JWT_LEEWAY_SECS), sub a uuid and role
- * one of the three.  Fills *id; raises 28000 otherwise.
+ * one of the three.  Fills *id and returns exp; raises 28000 otherwise.
  */
-static void
-verify_token(const char *token, sk_identity *id)
+static int64
+check_token(const char *token, int64 now_secs, sk_identity *id)
 {
 	size_t		len = strlen(token);
 	const char *dot1 = strchr(token, '.');
@@ -422,11 +458,10 @@ verify_token(const char *token, sk_identity *id)
 	int			siglen;
 	bool		verified = false;
 	int			found;
-	int64		now_secs;
+	int64		exp_secs;
 
 	if (len > JWT_MAX_LEN || dot1 == NULL || dot2 == NULL || strchr(dot2 + 1, '.') != NULL)
 		bad_token("It is not a compact JWS of three parts.");
-	load_keys();
 	for (found = 0; found < num_keys && keys[found].secret == NULL; found++)
 		;
 	if (found == num_keys)
@@ -456,76 +491,106 @@ verify_token(const char *token, sk_identity *id)
 		bad_token("The issuer is not \"stockking\".");
 	if (exp == NULL || exp->type != jbvNumeric)
 		bad_token("The claim \"exp\" is missing.");
-	now_secs = (int64) (timestamptz_to_time_t(GetCurrentTransactionStartTimestamp()));
 	if (DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(exp->val.numeric),
 										 DirectFunctionCall1(int8_numeric, Int64GetDatum(now_secs - JWT_LEEWAY_SECS)))))
 		bad_token("The token has expired.");
+	/* far enough in the future to need no more than 64 bits is all that matters */
+	exp_secs = DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(exp->val.numeric),
+												DirectFunctionCall1(int8_numeric, Int64GetDatum(PG_INT32_MAX))))
+		? PG_INT32_MAX
+		: DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(exp->val.numeric)));
 	if (sub == NULL || role == NULL)
 		bad_token("The claims \"sub\" and \"role\" are required.");
 	check_role(role, "the token's role");
 	identity_set(id, sub, role);
+	return exp_secs;
+}
+
+/*
+ * Verify a token (check_token), through the backend's cache of tokens
+ * verified with the current secrets.  Fills *id; raises 28000 otherwise.
+ */
+static void
+verify_token(const char *token, sk_identity *id)
+{
+	int64		now_secs = (int64) timestamptz_to_time_t(GetCurrentTransactionStartTimestamp());
+	sk_token_entry *e;
+	int64		exp;
+
+	load_keys();
+	e = &token_cache[hash_bytes((const unsigned char *) token, strlen(token)) % TOKEN_CACHE_SIZE];
+	if (e->token != NULL && e->generation == keys_generation && strcmp(e->token, token) == 0)
+	{
+		if (e->exp < now_secs - JWT_LEEWAY_SECS)
+			bad_token("The token has expired.");
+		*id = e->identity;
+		return;
+	}
+	exp = check_token(token, now_secs, id);
+	if (e->token != NULL)
+		pfree(e->token);
+	e->token = MemoryContextStrdup(TopMemoryContext, token);
+	e->generation = keys_generation;
+	e->exp = exp;
+	e->identity = *id;
 }
 
 /*
  * The identity of the call (see the file's comment).  The result lives
- * until the settings change or the transaction ends.
+ * until the settings change or the transaction ends.  The row-level-security
+ * predicates ask for it once per row, so the settings are compared in place
+ * with the ones it was resolved from: no copy, no allocation.
  */
 static const sk_identity *
 current_identity(void)
 {
 	static const sk_identity anonymous = {false};
-	const char *jwt;
-	const char *user;
-	const char *role;
+	const char *a;
+	const char *b;
 	bool		trusted;
-	StringInfoData source;
 
 	if (num_acting > 0)
 		return &acting[num_acting - 1].identity;
 
 	trusted = session_trusted();
-	initStringInfo(&source);
 	if (trusted)
 	{
-		user = GetConfigOption("request.user_id", true, false);
-		role = GetConfigOption("request.role", true, false);
-		appendStringInfo(&source, "%s", user ? user : "");
-		appendStringInfoChar(&source, '\0');
-		appendStringInfo(&source, "%s", role ? role : "");
+		a = GetConfigOption("request.user_id", true, false);
+		b = GetConfigOption("request.role", true, false);
 	}
 	else
 	{
-		jwt = GetConfigOption("request.jwt", true, false);
-		appendStringInfo(&source, "%s", jwt ? jwt : "");
+		a = GetConfigOption("request.jwt", true, false);
+		b = NULL;
 	}
-	if (resolved_lxid == MyProc->lxid && resolved_trusted == trusted && resolved_source != NULL &&
-		memcmp(resolved_source, source.data, source.len + 1) == 0)
-	{
-		pfree(source.data);
-		return &resolved;
-	}
+	a = a ? a : "";
+	b = b ? b : "";
+	if (resolved_lxid == MyProc->lxid && resolved_trusted == trusted &&
+		strcmp(resolved_a, a) == 0 && strcmp(resolved_b, b) == 0)
+		return resolved.known ? &resolved : &anonymous;
 
 	resolved_lxid = InvalidLocalTransactionId;
 	memset(&resolved, 0, sizeof(resolved));
 	if (trusted)
 	{
-		if (user != NULL && user[0] != '\0')
+		if (a[0] != '\0')
 		{
-			if (role != NULL && role[0] != '\0')
-				check_role(role, "request.role");
-			identity_set(&resolved, user, role ? role : "");
+			if (b[0] != '\0')
+				check_role(b, "request.role");
+			identity_set(&resolved, a, b);
 		}
 	}
-	else if (jwt != NULL && jwt[0] != '\0')
-		verify_token(jwt, &resolved);
+	else if (a[0] != '\0')
+		verify_token(a, &resolved);
 
-	if (resolved_source)
-		pfree(resolved_source);
-	resolved_source = MemoryContextAlloc(TopMemoryContext, source.len + 1);
-	memcpy(resolved_source, source.data, source.len + 1);
-	pfree(source.data);
-	resolved_trusted = trusted;
-	resolved_lxid = MyProc->lxid;
+	/* settings too long to keep are resolved again at each call (a token that long does not verify) */
+	if (strlen(a) < sizeof(resolved_a) && strlen(b) < sizeof(resolved_b))
+	{
+		strcpy(resolved_a, a);
+		strcpy(resolved_b, b);
+		resolved_trusted = trusted;
+		resolved_lxid = MyProc->lxid;
+	}
 	return resolved.known ? &resolved : &anonymous;
 }
 
