@@ -23,7 +23,9 @@
  *		verifies itself, with the secrets in the files named by
  *		stockking.jwt_secret_files, and whose "sub" and "role" claims are the
  *		identity.  Such a session cannot assert an identity, ADMIN least of
- *		all: request.user_id and request.role are ignored there.
+ *		all: request.user_id and request.role are ignored there.  A backend
+ *		keeps the tokens it verified (token_cache), so a pooled connection
+ *		computes each user's HMAC once.
  *
  * Every family-owned table's policies call stockking.can_read(family_id,
  * user_id) or can_write(user_id) once per row; here they cost a comparison
