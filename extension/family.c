@@ -36,7 +36,6 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -204,7 +203,7 @@ static sk_stmt s_merge_notices = {
 /*
  * The tables whose rows belong to a family, by family_id: a merge moves
  * them all.  An explicit list, so that a merge never touches a table by
- * accident; regress/sql/family.sql checks that every table of schema
+ * accident; regress/sql/privileges.sql checks that every table of schema
  * stockking with a family_id column is here (or the merge handles it above).
  */
 static const char *const family_tables[] = {
@@ -240,11 +239,12 @@ move_family_rows(const char *from, const char *to)
 	merging.active = true;
 	PG_TRY();
 	{
+		Oid			types[2] = {T, T};
+		Datum		v[2] = {CStringGetTextDatum(from), CStringGetTextDatum(to)};
+
 		for (int i = 0; i < lengthof(family_tables); i++)
 		{
 			StringInfoData sql;
-			Oid			types[2] = {T, T};
-			Datum		v[2] = {CStringGetTextDatum(from), CStringGetTextDatum(to)};
 			int			rc;
 
 			initStringInfo(&sql);
